@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "procrastinate-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Cron", targets: ["Cron"]),
+        .library(name: "Procrastinate", targets: ["Procrastinate"]),
+        .library(name: "ProcrastinateCLI", targets: ["ProcrastinateCLI"]),
+        .executable(name: "procrastinate", targets: ["ProcrastinateTool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    ],
+    targets: [
+        .target(name: "Cron", swiftSettings: swiftSettings),
+        .target(
+            name: "Procrastinate",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedSQLPlugin"]
+        ),
+        .target(
+            name: "ProcrastinateCLI",
+            dependencies: [
+                "Procrastinate",
+                "Cron",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "ProcrastinateTool", dependencies: ["ProcrastinateCLI"], swiftSettings: swiftSettings),
+
+        // Build-time embedding of `sql/*.sql` into the `Procrastinate` module.
+        .executableTarget(name: "EmbedSQL", swiftSettings: swiftSettings),
+        .plugin(
+            name: "EmbedSQLPlugin", capability: .buildTool(), dependencies: ["EmbedSQL"],
+            path: "Sources/EmbedSQLPlugin"
+        ),
+
+        .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProcrastinateTests",
+            dependencies: ["Procrastinate", "ProcrastinateCLI"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

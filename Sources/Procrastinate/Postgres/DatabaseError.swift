@@ -1,0 +1,73 @@
+import PostgresNIO
+
+/// An error reported by PostgreSQL or by the connection to it, in words.
+///
+/// PostgresNIO keeps server messages out of its errors' descriptions; this type brings them
+/// back, so that logs and command-line users see what went wrong.
+public struct DatabaseError: Error, CustomStringConvertible, Sendable {
+    /// Where the error happened, e.g. `127.0.0.1:5432/app`.
+    public var endpoint: String
+    /// The SQLSTATE code, for errors the server reported (`23505` for a unique violation, …).
+    public var sqlState: String?
+    /// The server's or the connection's message.
+    public var message: String
+    /// The server's detail line, if any.
+    public var detail: String?
+    /// The constraint the error is about, if any.
+    public var constraintName: String?
+    /// Whether the connection could not be established at all.
+    public var isConnectionFailure: Bool
+
+    public var description: String {
+        if isConnectionFailure {
+            return "cannot connect to PostgreSQL at \(endpoint): \(message)"
+        }
+        var text = "PostgreSQL error"
+        if let sqlState { text += " \(sqlState)" }
+        text += " at \(endpoint): \(message)"
+        if let detail { text += " (\(detail))" }
+        return text
+    }
+
+    /// `error` described for humans: a `PSQLError` becomes a `DatabaseError`, anything else is
+    /// returned as it is.
+    public static func wrapping(_ error: any Error, endpoint: String) -> any Error {
+        guard let error = error as? PSQLError else { return error }
+        if let serverInfo = error.serverInfo {
+            let sqlState = serverInfo[.sqlState]
+            return DatabaseError(
+                endpoint: endpoint,
+                sqlState: sqlState,
+                message: serverInfo[.message] ?? "unknown error",
+                detail: serverInfo[.detail],
+                constraintName: serverInfo[.constraintName],
+                // Class 28 (authentication) and 3D000 (unknown database) reject the connection.
+                isConnectionFailure: sqlState.map { $0.hasPrefix("28") || $0 == "3D000" } ?? false
+            )
+        }
+        let message = error.underlying.map { describeUnderlying($0) } ?? "\(error.code)"
+        let isConnectionFailure = error.code == .connectionError || error.code == .sslUnsupported
+            || error.code == .failedToAddSSLHandler || error.code == .authMechanismRequiresPassword
+            || error.code == .unsupportedAuthMechanism
+        return DatabaseError(
+            endpoint: endpoint, sqlState: nil, message: message, detail: nil, constraintName: nil,
+            isConnectionFailure: isConnectionFailure
+        )
+    }
+
+    private static func describeUnderlying(_ error: any Error) -> String {
+        if let connectionError = error as? NIOConnectionError {
+            if let first = connectionError.connectionErrors.first {
+                return describeUnderlying(first.error)
+            }
+            if connectionError.dnsAAAAError != nil || connectionError.dnsAError != nil {
+                return "cannot resolve the host name"
+            }
+            return "no address to connect to"
+        }
+        if let ioError = error as? IOError {
+            return String(cString: strerror(ioError.errnoCode)).lowercased()
+        }
+        return String(describing: error)
+    }
+}

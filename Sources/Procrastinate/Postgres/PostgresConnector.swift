@@ -1,0 +1,88 @@
+import Logging
+import PostgresNIO
+
+/// Connects Procrastinate to PostgreSQL through a PostgresNIO connection pool.
+///
+/// Either give it ``ConnectionSettings`` (it then owns its pool, which ``run(_:)`` starts and
+/// stops), or an existing `PostgresClient` so that an application and its jobs share one pool
+/// (the application runs that client, for example in its `ServiceGroup`).
+public final class PostgresConnector: Sendable {
+    /// The pool queries go through.
+    public let client: PostgresClient
+    /// The settings the pool was made from, when the connector made it.
+    public let settings: ConnectionSettings?
+    /// How errors and logs name the database.
+    public let endpoint: String
+    let logger: Logger
+
+    /// A connector owning a new pool for `settings`.
+    public init(settings: ConnectionSettings, logger: Logger = Logger(label: "procrastinate")) {
+        self.client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        self.settings = settings
+        self.endpoint = settings.endpoint
+        self.logger = logger
+    }
+
+    /// A connector using `client`, which its owner runs.
+    public init(client: PostgresClient, endpoint: String = "PostgreSQL", logger: Logger = Logger(label: "procrastinate")) {
+        self.client = client
+        self.settings = nil
+        self.endpoint = endpoint
+        self.logger = logger
+    }
+
+    /// Runs `body` with the connector open.
+    ///
+    /// A connector that owns its pool runs the pool during `body` and closes it afterwards;
+    /// before `body` it checks that the database accepts a connection, failing at once with a
+    /// ``DatabaseError`` naming `host:port/database` otherwise (rather than waiting for the
+    /// pool's retries).
+    public func run<Result: Sendable>(_ body: (PostgresConnector) async throws -> Result) async throws -> Result {
+        guard let settings else {
+            return try await body(self)
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            defer { group.cancelAll() }
+            try await checkReachable(settings)
+            return try await body(self)
+        }
+    }
+
+    /// Runs `body` on one connection of the pool, describing database errors in words.
+    public func withConnection<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withConnection(body)
+        } catch {
+            throw DatabaseError.wrapping(error, endpoint: endpoint)
+        }
+    }
+
+    /// Runs `body` in a transaction on one connection of the pool: committed when `body`
+    /// returns, rolled back when it throws.
+    public func withTransaction<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            return try await client.withTransaction(logger: logger, isolation: isolation, body)
+        } catch let error as PostgresTransactionError {
+            throw DatabaseError.wrapping(error.closureError ?? error.beginError ?? error.commitError ?? error, endpoint: endpoint)
+        } catch {
+            throw DatabaseError.wrapping(error, endpoint: endpoint)
+        }
+    }
+
+    private func checkReachable(_ settings: ConnectionSettings) async throws {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: settings.connectionConfiguration(), id: 0, logger: logger
+            )
+            try await connection.close()
+        } catch {
+            throw DatabaseError.wrapping(error, endpoint: endpoint)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import PostgresNIO
+
+/// The database objects Procrastinate needs, and applying them.
+///
+/// The SQL is `sql/schema.sql` and `sql/migrations/` of the package, embedded in the binary at
+/// build time.
+public struct SchemaManager: Sendable {
+    /// A file of `sql/migrations/`.
+    public struct Migration: Sendable, Hashable {
+        /// The file name without `.sql`, e.g. `0.2.0_01_pre_add_fetch_jobs`.
+        public var name: String
+        /// The file's SQL.
+        public var sql: String
+    }
+
+    /// The whole schema, for an empty database.
+    public static var schemaSQL: String { EmbeddedSQL.schema }
+
+    /// Where `sql/migrations/` was when this binary was built.
+    public static var migrationsDirectory: String { EmbeddedSQL.migrationsDirectory }
+
+    /// The migrations shipped with this version, in the order they apply.
+    public static var migrations: [Migration] {
+        EmbeddedSQL.migrations.map { Migration(name: $0.name, sql: $0.sql) }
+    }
+
+    /// The connector whose database this manager works on.
+    public let connector: PostgresConnector
+
+    /// A manager for the database of `connector`.
+    public init(connector: PostgresConnector) {
+        self.connector = connector
+    }
+
+    /// Whether the database holds the schema (its `procrastinate_jobs` table).
+    public func isApplied() async throws -> Bool {
+        try await connector.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT to_regclass('procrastinate_jobs') IS NOT NULL", logger: connector.logger
+            )
+            for try await present in rows.decode(Bool.self) {
+                return present
+            }
+            return false
+        }
+    }
+
+    /// The Procrastinate objects already in the current schema (tables, sequences, types and
+    /// functions whose name starts with `procrastinate_`), as `kind name`.
+    public func existingObjects() async throws -> [String] {
+        try await connector.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT kind || ' ' || name FROM (
+                    SELECT CASE relkind WHEN 'S' THEN 'sequence' WHEN 'c' THEN 'type' ELSE 'table' END AS kind,
+                           relname AS name
+                    FROM pg_class
+                    WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p', 'S', 'c', 'v')
+                    UNION ALL
+                    SELECT 'type', typname FROM pg_type
+                    WHERE typnamespace = current_schema()::regnamespace AND typtype = 'e'
+                    UNION ALL
+                    SELECT 'function', proname FROM pg_proc
+                    WHERE pronamespace = current_schema()::regnamespace
+                ) AS objects
+                WHERE name LIKE 'procrastinate\\_%'
+                ORDER BY kind, name
+                """,
+                logger: connector.logger
+            )
+            var names: [String] = []
+            for try await name in rows.decode(String.self) {
+                names.append(name)
+            }
+            return names
+        }
+    }
+
+    /// Applies the whole schema to an empty database, in one transaction.
+    ///
+    /// - Throws: ``SchemaError/notEmpty(objects:endpoint:)`` when Procrastinate objects exist
+    ///   already (nothing is changed), or a ``DatabaseError``.
+    public func apply() async throws {
+        let existing = try await existingObjects()
+        guard existing.isEmpty else {
+            throw SchemaError.notEmpty(objects: existing, endpoint: connector.endpoint)
+        }
+        try await connector.withTransaction { connection in
+            for statement in SQLScript.statements(in: Self.schemaSQL) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connector.logger)
+            }
+        }
+    }
+}
+
+/// Why the schema cannot be applied or used.
+public enum SchemaError: Error, CustomStringConvertible, Equatable {
+    /// The database already holds Procrastinate objects.
+    case notEmpty(objects: [String], endpoint: String)
+    /// The database does not hold the schema.
+    case missing(endpoint: String)
+
+    public var description: String {
+        switch self {
+        case .notEmpty(let objects, let endpoint):
+            let shown = objects.prefix(5).joined(separator: ", ")
+            let more = objects.count > 5 ? " and \(objects.count - 5) more" : ""
+            return "the database \(endpoint) already holds Procrastinate objects (\(shown)\(more)); "
+                + "`schema --apply` is for an empty database: apply the migrations of sql/migrations/ instead"
+        case .missing(let endpoint):
+            return "the database \(endpoint) has no Procrastinate schema: run `procrastinate schema --apply`"
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Procrastinate
+
+/// Options every command takes: which database, how much to log.
+public struct GlobalOptions: ParsableArguments {
+    /// The levels `--log-level` accepts.
+    public enum LogLevel: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case debug, info, warning, error, critical
+
+        var level: Logger.Level {
+            switch self {
+            case .debug: .debug
+            case .info: .info
+            case .warning: .warning
+            case .error: .error
+            case .critical: .critical
+            }
+        }
+    }
+
+    /// `postgres://` URL of the database.
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "PostgreSQL URL, e.g. postgresql://user:password@host:5432/db?sslmode=require.",
+            discussion: "Default: PROCRASTINATE_DATABASE_URL, then the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE."
+        )
+    )
+    public var databaseURL: String?
+
+    /// Least severe log level shown (on standard error).
+    @Option(name: .customLong("log-level"), help: "debug, info, warning, error or critical (PROCRASTINATE_LOG_LEVEL).")
+    public var logLevel: LogLevel?
+
+    public init() {}
+
+    /// The logger commands log into, at the chosen level, on standard error.
+    func makeLogger(environment: [String: String]) -> Logger {
+        let level = logLevel ?? environment["PROCRASTINATE_LOG_LEVEL"].flatMap { LogLevel(rawValue: $0.lowercased()) } ?? .warning
+        var logger = Logger(label: "procrastinate") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level.level
+        return logger
+    }
+
+    /// Runs `body` with a connector to the chosen database, open.
+    func withConnector<Result: Sendable>(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        _ body: (PostgresConnector) async throws -> Result
+    ) async throws -> Result {
+        let settings = try ConnectionSettings.resolve(url: databaseURL, environment: environment)
+        let connector = PostgresConnector(settings: settings, logger: makeLogger(environment: environment))
+        return try await connector.run(body)
+    }
+}

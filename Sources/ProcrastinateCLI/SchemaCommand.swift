@@ -1,0 +1,44 @@
+import ArgumentParser
+import Procrastinate
+
+/// `procrastinate schema`: apply or print the database schema.
+struct SchemaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Apply the schema to an empty database, or print it.",
+        discussion: """
+            Examples:
+              procrastinate schema --apply
+              procrastinate schema --read > schema.sql
+            """
+    )
+
+    enum Action: String, EnumerableFlag {
+        case apply, read, migrationsPath
+
+        static func help(for value: Action) -> ArgumentHelp? {
+            switch value {
+            case .apply: "Create every Procrastinate object in an empty database (default)."
+            case .read: "Print the schema SQL."
+            case .migrationsPath: "Print the folder of the migration files this binary was built with."
+            }
+        }
+    }
+
+    @OptionGroup var global: GlobalOptions
+    @Flag var action: Action = .apply
+
+    func run() async throws {
+        switch action {
+        case .read:
+            print(SchemaManager.schemaSQL, terminator: "")
+        case .migrationsPath:
+            print(SchemaManager.migrationsDirectory)
+        case .apply:
+            try await global.withConnector { connector in
+                try await SchemaManager(connector: connector).apply()
+                print("Schema applied to \(connector.endpoint)")
+            }
+        }
+    }
+}

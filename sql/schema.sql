@@ -1,0 +1,515 @@
+-- Procrastinate for Swift: database schema.
+--
+-- Object for object compatible with Python Procrastinate 3.10 (same types, tables, columns,
+-- indexes, functions, triggers and NOTIFY payloads), so that Swift and Python workers can
+-- share one database. Apply it to an empty database (`procrastinate schema --apply`); later
+-- changes arrive as files in `sql/migrations/` (see `sql/README.md`).
+--
+-- Objects are created in the current `search_path`.
+
+-- PL/pgSQL ships with PostgreSQL; managed services may refuse CREATE EXTENSION even when it
+-- is already installed, so only a missing language is an error.
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS plpgsql WITH SCHEMA pg_catalog;
+EXCEPTION WHEN OTHERS THEN
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'plpgsql') THEN
+        RAISE;
+    END IF;
+END;
+$$;
+
+-- ------------------------------------------------------------------------------------------
+-- Types
+-- ------------------------------------------------------------------------------------------
+
+-- Life cycle of a job. 'aborting' is kept for compatibility and never written.
+CREATE TYPE procrastinate_job_status AS ENUM (
+    'todo', 'doing', 'succeeded', 'failed', 'cancelled', 'aborting', 'aborted'
+);
+
+-- What the status-tracking triggers record in procrastinate_events.
+CREATE TYPE procrastinate_job_event_type AS ENUM (
+    'deferred', 'started', 'deferred_for_retry', 'failed', 'succeeded',
+    'cancelled', 'abort_requested', 'aborted', 'scheduled', 'retried'
+);
+
+-- One element of a batch given to procrastinate_defer_jobs_v1.
+CREATE TYPE procrastinate_job_to_defer_v1 AS (
+    queue_name character varying,
+    task_name character varying,
+    priority integer,
+    lock text,
+    queueing_lock text,
+    args jsonb,
+    scheduled_at timestamp with time zone
+);
+
+-- ------------------------------------------------------------------------------------------
+-- Tables
+-- ------------------------------------------------------------------------------------------
+
+-- Running workers and their last sign of life.
+CREATE TABLE procrastinate_workers (
+    id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+    last_heartbeat timestamp with time zone NOT NULL DEFAULT now()
+);
+
+-- The queue itself: one row per job.
+CREATE TABLE procrastinate_jobs (
+    id bigserial PRIMARY KEY,
+    queue_name character varying(128) NOT NULL,
+    task_name character varying(128) NOT NULL,
+    priority integer NOT NULL DEFAULT 0,
+    lock text,
+    queueing_lock text,
+    args jsonb NOT NULL DEFAULT '{}',
+    status procrastinate_job_status NOT NULL DEFAULT 'todo',
+    scheduled_at timestamp with time zone NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    abort_requested boolean NOT NULL DEFAULT false,
+    worker_id bigint REFERENCES procrastinate_workers (id) ON DELETE SET NULL,
+    CONSTRAINT check_not_todo_abort_requested CHECK (NOT (status = 'todo' AND abort_requested = true))
+);
+
+-- Deduplication of periodic ticks: one row per (task, periodic id, tick) ever deferred.
+CREATE TABLE procrastinate_periodic_defers (
+    id bigserial PRIMARY KEY,
+    task_name character varying(128) NOT NULL,
+    defer_timestamp bigint,
+    job_id bigint REFERENCES procrastinate_jobs (id) NULL,
+    periodic_id character varying(128) NOT NULL DEFAULT '',
+    CONSTRAINT procrastinate_periodic_defers_unique UNIQUE (task_name, periodic_id, defer_timestamp)
+);
+
+-- History of every job, written by triggers only.
+CREATE TABLE procrastinate_events (
+    id bigserial PRIMARY KEY,
+    job_id bigint NOT NULL REFERENCES procrastinate_jobs ON DELETE CASCADE,
+    type procrastinate_job_event_type,
+    at timestamp with time zone DEFAULT now() NULL
+);
+
+-- ------------------------------------------------------------------------------------------
+-- Indexes
+-- ------------------------------------------------------------------------------------------
+
+-- At most one waiting job per queueing lock.
+CREATE UNIQUE INDEX procrastinate_jobs_queueing_lock_idx_v1 ON procrastinate_jobs (queueing_lock) WHERE status = 'todo';
+-- At most one running job per lock (the safety net behind the fetch rule).
+CREATE UNIQUE INDEX procrastinate_jobs_lock_idx_v1 ON procrastinate_jobs (lock) WHERE status = 'doing';
+CREATE INDEX procrastinate_jobs_queue_name_idx_v1 ON procrastinate_jobs (queue_name);
+CREATE INDEX procrastinate_jobs_id_lock_idx_v1 ON procrastinate_jobs (id, lock) WHERE status = ANY (ARRAY['todo'::procrastinate_job_status, 'doing'::procrastinate_job_status]);
+-- The fetch order: highest priority first, then oldest.
+CREATE INDEX procrastinate_jobs_priority_idx_v1 ON procrastinate_jobs (priority DESC, id ASC) WHERE status = 'todo'::procrastinate_job_status;
+CREATE INDEX idx_procrastinate_jobs_worker_not_null ON procrastinate_jobs (worker_id) WHERE worker_id IS NOT NULL AND status = 'doing'::procrastinate_job_status;
+
+CREATE INDEX procrastinate_events_job_id_fkey_v1 ON procrastinate_events (job_id);
+CREATE INDEX procrastinate_periodic_defers_job_id_fkey_v1 ON procrastinate_periodic_defers (job_id);
+CREATE INDEX idx_procrastinate_workers_last_heartbeat ON procrastinate_workers (last_heartbeat);
+
+-- ------------------------------------------------------------------------------------------
+-- Functions called by clients
+-- ------------------------------------------------------------------------------------------
+
+-- Inserts a batch of jobs in one statement; returns their ids in the order given.
+CREATE FUNCTION procrastinate_defer_jobs_v1(
+    jobs procrastinate_job_to_defer_v1[]
+) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    inserted_ids bigint[];
+BEGIN
+    WITH given AS (
+        SELECT given_job.*, ordinality
+        FROM unnest(jobs) WITH ORDINALITY AS given_job
+    ), inserted AS (
+        INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+        SELECT given.queue_name, given.task_name, given.priority, given.lock,
+               given.queueing_lock, given.args, given.scheduled_at
+        FROM given
+        ORDER BY given.ordinality
+        RETURNING procrastinate_jobs.id
+    )
+    -- ids come from one sequence in insertion order, so sorting them restores the input order.
+    SELECT array_agg(inserted.id ORDER BY inserted.id) FROM inserted INTO inserted_ids;
+    RETURN inserted_ids;
+END;
+$$;
+
+-- Defers one tick of a periodic task unless another scheduler already did; returns the new
+-- job id, or NULL when the tick was deferred before.
+CREATE FUNCTION procrastinate_defer_periodic_job_v2(
+    _queue_name character varying,
+    _lock character varying,
+    _queueing_lock character varying,
+    _task_name character varying,
+    _priority integer,
+    _periodic_id character varying,
+    _defer_timestamp bigint,
+    _args jsonb
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    claimed_defer_id bigint;
+    new_job_id bigint;
+BEGIN
+    INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp)
+    VALUES (_task_name, _periodic_id, _defer_timestamp)
+    ON CONFLICT DO NOTHING
+    RETURNING id INTO claimed_defer_id;
+
+    IF claimed_defer_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+
+    new_job_id := (procrastinate_defer_jobs_v1(ARRAY[
+        ROW(_queue_name, _task_name, _priority, _lock, _queueing_lock, _args, NULL)::procrastinate_job_to_defer_v1
+    ]))[1];
+
+    UPDATE procrastinate_periodic_defers SET job_id = new_job_id WHERE id = claimed_defer_id;
+
+    -- Older ticks of the same schedule are no longer needed for deduplication.
+    DELETE FROM procrastinate_periodic_defers
+    WHERE task_name = _task_name
+      AND periodic_id = _periodic_id
+      AND defer_timestamp < _defer_timestamp;
+
+    RETURN new_job_id;
+END;
+$$;
+
+-- Claims the next runnable job for a worker (see sql/README.md for the rule) and returns it,
+-- or a row of NULLs when there is none.
+CREATE FUNCTION procrastinate_fetch_job_v2(
+    target_queue_names character varying[],
+    p_worker_id bigint
+) RETURNS procrastinate_jobs LANGUAGE plpgsql AS $$
+DECLARE
+    claimed procrastinate_jobs;
+BEGIN
+    WITH candidate AS (
+        SELECT job.id
+        FROM procrastinate_jobs AS job
+        WHERE job.status = 'todo'
+          AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+          AND (job.lock IS NULL OR NOT EXISTS (
+                SELECT FROM procrastinate_jobs AS blocker
+                WHERE blocker.lock = job.lock
+                  AND blocker.id <> job.id
+                  AND blocker.status IN ('todo', 'doing')
+                  AND (blocker.status = 'doing'
+                       OR blocker.priority > job.priority
+                       OR (blocker.priority = job.priority AND blocker.id < job.id))
+          ))
+        ORDER BY job.priority DESC, job.id ASC
+        LIMIT 1
+        FOR UPDATE OF job SKIP LOCKED
+    )
+    UPDATE procrastinate_jobs
+    SET status = 'doing', worker_id = p_worker_id
+    FROM candidate
+    WHERE procrastinate_jobs.id = candidate.id
+    RETURNING procrastinate_jobs.* INTO claimed;
+
+    RETURN claimed;
+END;
+$$;
+
+-- Records the outcome of a job (or deletes it); a job that was running counts one more attempt.
+CREATE FUNCTION procrastinate_finish_job_v1(
+    job_id bigint,
+    end_status procrastinate_job_status,
+    delete_job boolean
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    finished_id bigint;
+BEGIN
+    IF end_status NOT IN ('succeeded', 'failed', 'aborted') THEN
+        RAISE 'End status should be either "succeeded", "failed" or "aborted" (job id: %)', job_id;
+    END IF;
+
+    IF delete_job THEN
+        DELETE FROM procrastinate_jobs AS job
+        WHERE job.id = procrastinate_finish_job_v1.job_id AND job.status IN ('todo', 'doing')
+        RETURNING job.id INTO finished_id;
+    ELSE
+        UPDATE procrastinate_jobs AS job
+        SET status = end_status,
+            abort_requested = false,
+            attempts = job.attempts + (CASE WHEN job.status = 'doing' THEN 1 ELSE 0 END)
+        WHERE job.id = procrastinate_finish_job_v1.job_id AND job.status IN ('todo', 'doing')
+        RETURNING job.id INTO finished_id;
+    END IF;
+
+    IF finished_id IS NULL THEN
+        RAISE 'Job was not found or not in "doing" or "todo" status (job id: %)', job_id;
+    END IF;
+END;
+$$;
+
+-- Cancels a waiting job (or deletes it), or asks a running job to abort. Returns the job id,
+-- or NULL when no job matched.
+CREATE FUNCTION procrastinate_cancel_job_v1(
+    job_id bigint,
+    abort boolean,
+    delete_job boolean
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    matched_id bigint;
+BEGIN
+    IF delete_job THEN
+        DELETE FROM procrastinate_jobs AS job
+        WHERE job.id = procrastinate_cancel_job_v1.job_id AND job.status = 'todo'
+        RETURNING job.id INTO matched_id;
+    END IF;
+
+    IF matched_id IS NULL AND abort THEN
+        UPDATE procrastinate_jobs AS job
+        SET abort_requested = true,
+            status = CASE WHEN job.status = 'todo' THEN 'cancelled' ELSE job.status END
+        WHERE job.id = procrastinate_cancel_job_v1.job_id AND job.status IN ('todo', 'doing')
+        RETURNING job.id INTO matched_id;
+    ELSIF matched_id IS NULL THEN
+        UPDATE procrastinate_jobs AS job
+        SET status = 'cancelled'
+        WHERE job.id = procrastinate_cancel_job_v1.job_id AND job.status = 'todo'
+        RETURNING job.id INTO matched_id;
+    END IF;
+
+    RETURN matched_id;
+END;
+$$;
+
+-- Pre-3.4 retry: only running jobs. Kept because older clients call it.
+CREATE FUNCTION procrastinate_retry_job_v1(
+    job_id bigint,
+    retry_at timestamp with time zone,
+    new_priority integer,
+    new_queue_name character varying,
+    new_lock character varying
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    retried_id bigint;
+BEGIN
+    UPDATE procrastinate_jobs AS job
+    SET status = 'todo',
+        attempts = job.attempts + 1,
+        scheduled_at = retry_at,
+        priority = COALESCE(new_priority, job.priority),
+        queue_name = COALESCE(new_queue_name, job.queue_name),
+        lock = COALESCE(new_lock, job.lock)
+    WHERE job.id = procrastinate_retry_job_v1.job_id AND job.status = 'doing'
+    RETURNING job.id INTO retried_id;
+
+    IF retried_id IS NULL THEN
+        RAISE 'Job was not found or not in "doing" status (job id: %)', job_id;
+    END IF;
+END;
+$$;
+
+-- Puts a running or failed job back in the queue, one attempt more. A running job whose abort
+-- was requested fails instead.
+CREATE FUNCTION procrastinate_retry_job_v2(
+    job_id bigint,
+    retry_at timestamp with time zone,
+    new_priority integer,
+    new_queue_name character varying,
+    new_lock character varying
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    current procrastinate_jobs;
+    retried_id bigint;
+BEGIN
+    SELECT * INTO current
+    FROM procrastinate_jobs AS job
+    WHERE job.id = procrastinate_retry_job_v2.job_id AND job.status IN ('doing', 'failed')
+    FOR UPDATE;
+
+    IF current.status = 'doing' AND current.abort_requested THEN
+        UPDATE procrastinate_jobs AS job
+        SET status = 'failed'
+        WHERE job.id = current.id
+        RETURNING job.id INTO retried_id;
+    ELSIF current.id IS NOT NULL THEN
+        -- A failed job may still carry an old abort request, which a waiting job cannot hold.
+        UPDATE procrastinate_jobs AS job
+        SET status = 'todo',
+            attempts = job.attempts + 1,
+            scheduled_at = retry_at,
+            priority = COALESCE(new_priority, job.priority),
+            queue_name = COALESCE(new_queue_name, job.queue_name),
+            lock = COALESCE(new_lock, job.lock),
+            abort_requested = false
+        WHERE job.id = current.id
+        RETURNING job.id INTO retried_id;
+    END IF;
+
+    IF retried_id IS NULL THEN
+        RAISE 'Job was not found or has an invalid status to retry (job id: %)', job_id;
+    END IF;
+END;
+$$;
+
+-- Adds a worker and returns its id.
+CREATE FUNCTION procrastinate_register_worker_v1()
+RETURNS TABLE(worker_id bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    INSERT INTO procrastinate_workers DEFAULT VALUES
+    RETURNING procrastinate_workers.id;
+END;
+$$;
+
+-- Removes a worker; its jobs keep running rows with worker_id NULL (foreign key).
+CREATE FUNCTION procrastinate_unregister_worker_v1(worker_id bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM procrastinate_workers AS worker
+    WHERE worker.id = procrastinate_unregister_worker_v1.worker_id;
+END;
+$$;
+
+-- Records a worker's sign of life.
+CREATE FUNCTION procrastinate_update_heartbeat_v1(worker_id bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE procrastinate_workers AS worker
+    SET last_heartbeat = now()
+    WHERE worker.id = procrastinate_update_heartbeat_v1.worker_id;
+END;
+$$;
+
+-- Removes the workers silent for longer than the given number of seconds; returns their ids.
+CREATE FUNCTION procrastinate_prune_stalled_workers_v1(seconds_since_heartbeat double precision)
+RETURNS TABLE(worker_id bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    DELETE FROM procrastinate_workers AS worker
+    WHERE worker.last_heartbeat < now() - make_interval(secs => seconds_since_heartbeat)
+    RETURNING worker.id;
+END;
+$$;
+
+-- ------------------------------------------------------------------------------------------
+-- Trigger functions
+-- ------------------------------------------------------------------------------------------
+
+-- NOTIFY both the job's queue channel and the any-queue channel that a job arrived.
+CREATE FUNCTION procrastinate_notify_queue_job_inserted_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    payload text := json_build_object('type', 'job_inserted', 'job_id', NEW.id)::text;
+BEGIN
+    PERFORM pg_notify('procrastinate_queue_v1#' || NEW.queue_name, payload);
+    PERFORM pg_notify('procrastinate_any_queue_v1', payload);
+    RETURN NEW;
+END;
+$$;
+
+-- NOTIFY both channels that a running job was asked to abort.
+CREATE FUNCTION procrastinate_notify_queue_abort_job_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    payload text := json_build_object('type', 'abort_job_requested', 'job_id', NEW.id)::text;
+BEGIN
+    PERFORM pg_notify('procrastinate_queue_v1#' || NEW.queue_name, payload);
+    PERFORM pg_notify('procrastinate_any_queue_v1', payload);
+    RETURN NEW;
+END;
+$$;
+
+-- Event 'deferred' for every new waiting job.
+CREATE FUNCTION procrastinate_trigger_function_status_events_insert_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO procrastinate_events (job_id, type) VALUES (NEW.id, 'deferred');
+    RETURN NEW;
+END;
+$$;
+
+-- One event per status transition.
+CREATE FUNCTION procrastinate_trigger_function_status_events_update_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    event procrastinate_job_event_type := CASE
+        WHEN OLD.status = 'todo' AND NEW.status = 'doing' THEN 'started'
+        WHEN OLD.status = 'doing' AND NEW.status = 'todo' THEN 'deferred_for_retry'
+        WHEN OLD.status = 'doing' AND NEW.status = 'failed' THEN 'failed'
+        WHEN OLD.status = 'doing' AND NEW.status = 'succeeded' THEN 'succeeded'
+        WHEN OLD.status = 'todo' AND NEW.status IN ('cancelled', 'failed', 'succeeded') THEN 'cancelled'
+        WHEN OLD.status = 'doing' AND NEW.status = 'aborted' THEN 'aborted'
+        WHEN OLD.status = 'failed' AND NEW.status = 'todo' THEN 'retried'
+    END;
+BEGIN
+    IF event IS NOT NULL THEN
+        INSERT INTO procrastinate_events (job_id, type) VALUES (NEW.id, event);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+-- Event 'scheduled', dated at the planned time.
+CREATE FUNCTION procrastinate_trigger_function_scheduled_events_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO procrastinate_events (job_id, type, at) VALUES (NEW.id, 'scheduled', NEW.scheduled_at);
+    RETURN NEW;
+END;
+$$;
+
+-- Event 'abort_requested'.
+CREATE FUNCTION procrastinate_trigger_abort_requested_events_procedure_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO procrastinate_events (job_id, type) VALUES (NEW.id, 'abort_requested');
+    RETURN NEW;
+END;
+$$;
+
+-- Deleting a job keeps its periodic deduplication row, unlinked.
+CREATE FUNCTION procrastinate_unlink_periodic_defers_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE procrastinate_periodic_defers SET job_id = NULL WHERE job_id = OLD.id;
+    RETURN OLD;
+END;
+$$;
+
+-- ------------------------------------------------------------------------------------------
+-- Triggers (PostgreSQL fires same-event triggers in name order: 'scheduled' before 'deferred')
+-- ------------------------------------------------------------------------------------------
+
+CREATE TRIGGER procrastinate_jobs_notify_queue_job_inserted_v1
+    AFTER INSERT ON procrastinate_jobs
+    FOR EACH ROW WHEN (new.status = 'todo'::procrastinate_job_status)
+    EXECUTE PROCEDURE procrastinate_notify_queue_job_inserted_v1();
+
+CREATE TRIGGER procrastinate_jobs_notify_queue_job_aborted_v1
+    AFTER UPDATE OF abort_requested ON procrastinate_jobs
+    FOR EACH ROW WHEN (old.abort_requested = false AND new.abort_requested = true AND new.status = 'doing'::procrastinate_job_status)
+    EXECUTE PROCEDURE procrastinate_notify_queue_abort_job_v1();
+
+CREATE TRIGGER procrastinate_trigger_status_events_update_v1
+    AFTER UPDATE OF status ON procrastinate_jobs
+    FOR EACH ROW
+    EXECUTE PROCEDURE procrastinate_trigger_function_status_events_update_v1();
+
+CREATE TRIGGER procrastinate_trigger_status_events_insert_v1
+    AFTER INSERT ON procrastinate_jobs
+    FOR EACH ROW WHEN (new.status = 'todo'::procrastinate_job_status)
+    EXECUTE PROCEDURE procrastinate_trigger_function_status_events_insert_v1();
+
+CREATE TRIGGER procrastinate_trigger_scheduled_events_v1
+    AFTER UPDATE OR INSERT ON procrastinate_jobs
+    FOR EACH ROW WHEN (new.scheduled_at IS NOT NULL AND new.status = 'todo'::procrastinate_job_status)
+    EXECUTE PROCEDURE procrastinate_trigger_function_scheduled_events_v1();
+
+CREATE TRIGGER procrastinate_trigger_abort_requested_events_v1
+    AFTER UPDATE OF abort_requested ON procrastinate_jobs
+    FOR EACH ROW WHEN (new.abort_requested = true)
+    EXECUTE PROCEDURE procrastinate_trigger_abort_requested_events_procedure_v1();
+
+CREATE TRIGGER procrastinate_trigger_delete_jobs_v1
+    BEFORE DELETE ON procrastinate_jobs
+    FOR EACH ROW
+    EXECUTE PROCEDURE procrastinate_unlink_periodic_defers_v1();
