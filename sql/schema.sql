@@ -119,15 +119,13 @@ CREATE FUNCTION procrastinate_defer_jobs_v1(
 DECLARE
     inserted_ids bigint[];
 BEGIN
-    WITH given AS (
-        SELECT given_job.*, ordinality
-        FROM unnest(jobs) WITH ORDINALITY AS given_job
-    ), inserted AS (
+    WITH inserted AS (
         INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
         SELECT given.queue_name, given.task_name, given.priority, given.lock,
                given.queueing_lock, given.args, given.scheduled_at
-        FROM given
-        ORDER BY given.ordinality
+        FROM unnest(jobs) WITH ORDINALITY
+             AS given(queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at, position)
+        ORDER BY given.position
         RETURNING procrastinate_jobs.id
     )
     -- ids come from one sequence in insertion order, so sorting them restores the input order.

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import Procrastinate
+
+/// Throwaway databases for tests: each test gets its own, so the suite runs in parallel.
+///
+/// The server comes from `PROCRASTINATE_DATABASE_URL` (or `DATABASE_URL`), which
+/// `scripts/test` sets after starting a throwaway PostgreSQL. Databases holding the schema are
+/// copied from a template made once per schema version.
+enum TestDatabase {
+    struct NotConfigured: Error, CustomStringConvertible {
+        var description: String {
+            "database tests need PostgreSQL: run `scripts/test` (it starts a throwaway server), "
+                + "or set PROCRASTINATE_DATABASE_URL to a server where databases may be created"
+        }
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "procrastinate.tests")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// The server's maintenance database.
+    static func serverSettings() throws -> ConnectionSettings {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["PROCRASTINATE_DATABASE_URL"] ?? environment["DATABASE_URL"], !url.isEmpty else {
+            throw NotConfigured()
+        }
+        return try ConnectionSettings(url: url)
+    }
+
+    /// Runs `body` with a connector to a new database, which holds the schema unless `schema`
+    /// is false; the database is dropped afterwards.
+    static func withDatabase<Result: Sendable>(
+        schema: Bool = true,
+        _ body: (PostgresConnector) async throws -> Result
+    ) async throws -> Result {
+        let server = try serverSettings()
+        let template = schema ? try await Template.shared.name(server: server) : "template0"
+        let name = "procrastinate_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+        try await execute("CREATE DATABASE \(name) TEMPLATE \(template)", on: server)
+        var settings = server
+        settings.database = name
+        do {
+            let result = try await PostgresConnector(settings: settings, logger: logger).run(body)
+            try await execute("DROP DATABASE \(name) WITH (FORCE)", on: server)
+            return result
+        } catch {
+            try? await execute("DROP DATABASE \(name) WITH (FORCE)", on: server)
+            throw error
+        }
+    }
+
+    /// Runs one statement on its own connection to `settings`.
+    static func execute(_ sql: String, on settings: ConnectionSettings) async throws {
+        let connection = try await PostgresConnection.connect(
+            configuration: settings.connectionConfiguration(), id: 1, logger: logger
+        )
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw DatabaseError.wrapping(error, endpoint: settings.endpoint)
+        }
+    }
+
+    /// The template database holding the current schema, made on first use.
+    actor Template {
+        static let shared = Template()
+        private var made: Task<String, any Error>?
+
+        func name(server: ConnectionSettings) async throws -> String {
+            if let made { return try await made.value }
+            let task = Task { try await Self.make(server: server) }
+            made = task
+            return try await task.value
+        }
+
+        private static func make(server: ConnectionSettings) async throws -> String {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in SchemaManager.schemaSQL.utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+            let name = "procrastinate_template_\(String(hash, radix: 16))"
+            let building = "\(name)_building_\(UUID().uuidString.prefix(8).lowercased())"
+            let connection = try await PostgresConnection.connect(
+                configuration: server.connectionConfiguration(), id: 2, logger: logger
+            )
+            defer { Task { try? await connection.close() } }
+            let existing = try await connection.query(
+                "SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger
+            ).collect()
+            guard existing.isEmpty else { return name }
+
+            // Built under a temporary name and renamed, so no test ever copies a half-made template.
+            try await execute("CREATE DATABASE \(building) TEMPLATE template0", on: server)
+            var settings = server
+            settings.database = building
+            try await PostgresConnector(settings: settings, logger: logger).run { connector in
+                try await SchemaManager(connector: connector).apply()
+            }
+            do {
+                try await execute("ALTER DATABASE \(building) RENAME TO \(name)", on: server)
+            } catch {
+                // Another test process made it meanwhile.
+                try? await execute("DROP DATABASE \(building) WITH (FORCE)", on: server)
+            }
+            return name
+        }
+    }
+}
+
+extension PostgresConnector {
+    /// The rows of `query`, decoded as `T`.
+    func rows<each T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as types: (repeat each T).Type) async throws -> [(repeat each T)] {
+        try await withConnection { connection in
+            var values: [(repeat each T)] = []
+            for try await row in try await connection.query(query, logger: TestDatabase.logger).decode(types) {
+                values.append(row)
+            }
+            return values
+        }
+    }
+
+    /// The first column of the first row of `query` (nil when there is no row; decode as an
+    /// optional type where the value may be NULL).
+    func value<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type = T.self) async throws -> T? {
+        try await rows(query, as: T.self).first
+    }
+
+    /// Runs `query`, ignoring its rows.
+    func execute(_ query: PostgresQuery) async throws {
+        _ = try await withConnection { connection in
+            try await connection.query(query, logger: TestDatabase.logger).collect().count
+        }
+    }
+}
