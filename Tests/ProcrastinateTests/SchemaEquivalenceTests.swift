@@ -5,30 +5,9 @@ import Testing
 
 /// Our `sql/schema.sql` against the `schema.sql` bundled with Python Procrastinate 3.10.
 @Suite struct SchemaEquivalenceTests {
-    /// The Python package's schema, whose path `scripts/test` exports after installing
-    /// `procrastinate==3.10.0` in its virtualenv.
-    static func pythonSchema() throws -> String {
-        guard let path = ProcessInfo.processInfo.environment["PROCRASTINATE_PYTHON_SCHEMA"] else {
-            throw SchemaNotFound()
-        }
-        return try String(contentsOfFile: path, encoding: .utf8)
-    }
-
-    struct SchemaNotFound: Error, CustomStringConvertible {
-        var description: String {
-            "PROCRASTINATE_PYTHON_SCHEMA is not set: run `scripts/test`, which installs procrastinate==3.10.0 in a virtualenv and points it at its schema.sql"
-        }
-    }
-
     @Test func ourSchemaHasTheSameObjectsAsPythonProcrastinate() async throws {
-        let pythonSQL = try Self.pythonSchema()
-        let python = try await TestDatabase.withDatabase(schema: false) { connector in
-            try await connector.withTransaction { connection in
-                for statement in SQLScript.statements(in: pythonSQL) {
-                    try await connection.query(.init(unsafeSQL: statement), logger: TestDatabase.logger)
-                }
-            }
-            return try await Catalog.lines(of: connector)
+        let python = try await TestDatabase.withDatabase(.python) { connector in
+            try await Catalog.lines(of: connector)
         }
         let ours = try await TestDatabase.withDatabase { connector in
             try await Catalog.lines(of: connector)

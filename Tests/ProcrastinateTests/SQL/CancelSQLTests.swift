@@ -9,8 +9,9 @@ import Testing
         try await db.value("SELECT procrastinate_cancel_job_v1(\(id), \(abort), \(delete))", as: Int64?.self) ?? nil
     }
 
-    @Test func cancellingAWaitingJob() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func cancellingAWaitingJob(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             #expect(try await cancel(db, id) == id)
             #expect(try await db.jobState(id)?.status == "cancelled")
@@ -19,8 +20,9 @@ import Testing
         }
     }
 
-    @Test func cancellingAWaitingJobWithAbortAlsoFlagsIt() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func cancellingAWaitingJobWithAbortAlsoFlagsIt(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             #expect(try await cancel(db, id, abort: true) == id)
             let state = try #require(try await db.jobState(id))
@@ -30,8 +32,9 @@ import Testing
         }
     }
 
-    @Test func cancellingARunningJobWithoutAbortChangesNothing() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func cancellingARunningJobWithoutAbortChangesNothing(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             _ = try await db.fetchJob()
             #expect(try await cancel(db, id) == nil)
@@ -40,8 +43,9 @@ import Testing
         }
     }
 
-    @Test func abortingARunningJobFlagsItAndNotifiesBothChannels() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func abortingARunningJobFlagsItAndNotifiesBothChannels(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob(queue: "q")
             _ = try await db.fetchJob()
             let received = try await db.notifications(on: ["procrastinate_queue_v1#q", "procrastinate_any_queue_v1"], count: 2) {
@@ -58,16 +62,18 @@ import Testing
         }
     }
 
-    @Test func cancellingWithDeleteRemovesAWaitingJob() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func cancellingWithDeleteRemovesAWaitingJob(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             #expect(try await cancel(db, id, delete: true) == id)
             #expect(try await db.jobState(id) == nil)
         }
     }
 
-    @Test func cancellingWithDeleteKeepsARunningJob() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func cancellingWithDeleteKeepsARunningJob(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             _ = try await db.fetchJob()
             #expect(try await cancel(db, id, delete: true) == nil)
@@ -75,8 +81,9 @@ import Testing
         }
     }
 
-    @Test func cancellingAnUnknownJobMatchesNothing() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func cancellingAnUnknownJobMatchesNothing(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let matched = try await cancel(db, 424_242, abort: true)
             #expect(matched == nil)
             let events = try await db.value("SELECT count(*) FROM procrastinate_events", as: Int.self)
@@ -84,8 +91,9 @@ import Testing
         }
     }
 
-    @Test func theSchemaForbidsAWaitingJobWithAnAbortRequest() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func theSchemaForbidsAWaitingJobWithAnAbortRequest(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             let error = await #expect(throws: DatabaseError.self) {
                 try await db.execute("UPDATE procrastinate_jobs SET abort_requested = true WHERE id = \(id)")

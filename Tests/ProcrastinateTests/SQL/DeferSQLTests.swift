@@ -6,8 +6,9 @@ import Testing
 
 /// `procrastinate_defer_jobs_v1`, the insert triggers and their NOTIFY.
 @Suite struct DeferSQLTests {
-    @Test func defersOneJobAsTodoWithADeferredEvent() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func defersOneJobAsTodoWithADeferredEvent(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob(queue: "emails", task: "send", priority: 3, lock: "l", queueingLock: "q", args: #"{"to": "a@b.c"}"#)
             let row = try #require(try await db.rows(
                 "SELECT queue_name, task_name, priority, lock, queueing_lock, args::text, status::text, attempts, scheduled_at FROM procrastinate_jobs WHERE id = \(id)",
@@ -20,8 +21,9 @@ import Testing
         }
     }
 
-    @Test func defersABatchAndReturnsIdsInTheGivenOrder() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func defersABatchAndReturnsIdsInTheGivenOrder(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let ids = try await db.rows(
                 """
                 SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[
@@ -41,8 +43,9 @@ import Testing
         }
     }
 
-    @Test func aScheduledJobRecordsScheduledAtItsTimeBeforeDeferred() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aScheduledJobRecordsScheduledAtItsTimeBeforeDeferred(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let when = Date(timeIntervalSince1970: 4_000_000_000)
             let id = try await db.deferJob(scheduledAt: when)
             #expect(try await db.events(id) == ["scheduled", "deferred"])
@@ -51,8 +54,9 @@ import Testing
         }
     }
 
-    @Test func aSecondWaitingJobWithTheSameQueueingLockIsRejected() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aSecondWaitingJobWithTheSameQueueingLockIsRejected(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             try await db.deferJob(queueingLock: "only-one")
             let error = await #expect(throws: DatabaseError.self) {
                 try await db.deferJob(queueingLock: "only-one")
@@ -65,8 +69,9 @@ import Testing
         }
     }
 
-    @Test func aBatchWithAQueueingLockConflictInsertsNothing() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aBatchWithAQueueingLockConflictInsertsNothing(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             try await db.deferJob(queueingLock: "taken")
             await #expect(throws: DatabaseError.self) {
                 try await db.execute(
@@ -82,8 +87,9 @@ import Testing
         }
     }
 
-    @Test func aQueueingLockOnlyCountsWaitingJobs() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aQueueingLockOnlyCountsWaitingJobs(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let first = try await db.deferJob(queueingLock: "key")
             #expect(try await db.fetchJob() == first)
             let second = try await db.deferJob(queueingLock: "key")
@@ -91,8 +97,9 @@ import Testing
         }
     }
 
-    @Test func insertingAJobNotifiesItsQueueAndTheAnyQueueChannel() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func insertingAJobNotifiesItsQueueAndTheAnyQueueChannel(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let ids = IDBox()
             let received = try await db.notifications(
                 on: ["procrastinate_queue_v1#emails", "procrastinate_any_queue_v1"], count: 2
@@ -107,8 +114,9 @@ import Testing
         }
     }
 
-    @Test func aQueueNameTooLongForAChannelIsRefusedByTheServer() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aQueueNameTooLongForAChannelIsRefusedByTheServer(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let error = await #expect(throws: DatabaseError.self) {
                 try await db.deferJob(queue: String(repeating: "q", count: 41))
             }

@@ -5,8 +5,9 @@ import Testing
 
 /// `procrastinate_fetch_job_v2`: which job a worker gets.
 @Suite struct FetchSQLTests {
-    @Test func fetchesOnlyFromTheGivenQueuesOrAnyWhenNil() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func fetchesOnlyFromTheGivenQueuesOrAnyWhenNil(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let a = try await db.deferJob(queue: "a")
             let b = try await db.deferJob(queue: "b")
             #expect(try await db.fetchJob(queues: ["c"]) == nil)
@@ -16,8 +17,9 @@ import Testing
         }
     }
 
-    @Test func fetchesAScheduledJobOnlyOnceItIsDue() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func fetchesAScheduledJobOnlyOnceItIsDue(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             try await db.deferJob(task: "future", scheduledAt: Date().addingTimeInterval(3600))
             let past = try await db.deferJob(task: "past", scheduledAt: Date().addingTimeInterval(-10))
             #expect(try await db.fetchJob() == past)
@@ -25,8 +27,9 @@ import Testing
         }
     }
 
-    @Test func fetchesByPriorityThenId() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func fetchesByPriorityThenId(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let low = try await db.deferJob(priority: 5)
             let high = try await db.deferJob(priority: 7)
             let middleFirst = try await db.deferJob(priority: 6)
@@ -39,8 +42,9 @@ import Testing
         }
     }
 
-    @Test func setsDoingAndTheWorkerAndRecordsStarted() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func setsDoingAndTheWorkerAndRecordsStarted(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let worker = try #require(try await db.value("SELECT worker_id FROM procrastinate_register_worker_v1()", as: Int64.self))
             let id = try await db.deferJob()
             #expect(try await db.fetchJob(workerID: worker) == id)
@@ -50,8 +54,9 @@ import Testing
         }
     }
 
-    @Test func returnsARowOfNullsWhenNothingIsFetchable() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func returnsARowOfNullsWhenNothingIsFetchable(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let nulls = try await db.value(
                 "SELECT count(*) FROM procrastinate_fetch_job_v2(NULL, NULL) AS job WHERE job.id IS NULL AND job.status IS NULL",
                 as: Int.self
@@ -60,8 +65,9 @@ import Testing
         }
     }
 
-    @Test func aRunningJobHoldsItsLockEvenWithAnAbortRequested() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aRunningJobHoldsItsLockEvenWithAnAbortRequested(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let running = try await db.deferJob(lock: "L")
             #expect(try await db.fetchJob() == running)
             try await db.execute("SELECT procrastinate_cancel_job_v1(\(running), true, false)")
@@ -74,8 +80,9 @@ import Testing
         }
     }
 
-    @Test func anEarlierWaitingJobOfTheSameLockBlocksALaterOne() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func anEarlierWaitingJobOfTheSameLockBlocksALaterOne(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             // The earlier job sits in a queue this worker does not fetch: it still owns the lock.
             try await db.deferJob(queue: "elsewhere", lock: "L")
             try await db.deferJob(queue: "mine", lock: "L")
@@ -83,8 +90,9 @@ import Testing
         }
     }
 
-    @Test func aHigherPriorityJobOfALockGoesFirstWhenNoneRuns() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aHigherPriorityJobOfALockGoesFirstWhenNoneRuns(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let earlierLow = try await db.deferJob(priority: 5, lock: "a")
             let laterHigh = try await db.deferJob(priority: 10, lock: "a")
             #expect(try await db.fetchJob() == laterHigh)
@@ -94,8 +102,9 @@ import Testing
         }
     }
 
-    @Test func nullLocksNeverBlock() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func nullLocksNeverBlock(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let first = try await db.deferJob()
             let second = try await db.deferJob()
             #expect(try await db.fetchJob() == first)

@@ -12,9 +12,9 @@ import Testing
         return id
     }
 
-    @Test(arguments: ["succeeded", "failed", "aborted"])
-    func finishingARunningJobCountsAnAttempt(status: String) async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases, ["succeeded", "failed", "aborted"])
+    func finishingARunningJobCountsAnAttempt(schema: SchemaSource, status: String) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_finish_job_v1(\(id), \(status)::procrastinate_job_status, false)")
             let state = try #require(try await db.jobState(id))
@@ -23,8 +23,9 @@ import Testing
         }
     }
 
-    @Test func finishingResetsAnAbortRequest() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func finishingResetsAnAbortRequest(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_cancel_job_v1(\(id), true, false)")
             #expect(try await db.jobState(id)?.abortRequested == true)
@@ -33,8 +34,9 @@ import Testing
         }
     }
 
-    @Test func finishingAWaitingJobKeepsAttemptsAndRecordsCancelled() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func finishingAWaitingJobKeepsAttemptsAndRecordsCancelled(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             try await db.execute("SELECT procrastinate_finish_job_v1(\(id), 'succeeded', false)")
             let state = try #require(try await db.jobState(id))
@@ -43,8 +45,9 @@ import Testing
         }
     }
 
-    @Test func finishingWithDeleteRemovesTheJobAndItsEvents() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func finishingWithDeleteRemovesTheJobAndItsEvents(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_finish_job_v1(\(id), 'succeeded', true)")
             #expect(try await db.jobState(id) == nil)
@@ -52,8 +55,9 @@ import Testing
         }
     }
 
-    @Test func finishingRejectsANonFinalStatus() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func finishingRejectsANonFinalStatus(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             let error = await #expect(throws: DatabaseError.self) {
                 try await db.execute("SELECT procrastinate_finish_job_v1(\(id), 'todo', false)")
@@ -62,8 +66,9 @@ import Testing
         }
     }
 
-    @Test func finishingAFinishedJobFails() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func finishingAFinishedJobFails(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_finish_job_v1(\(id), 'succeeded', false)")
             let error = await #expect(throws: DatabaseError.self) {
@@ -74,8 +79,9 @@ import Testing
         }
     }
 
-    @Test func retryingARunningJobPutsItBackWithTheNewValues() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func retryingARunningJobPutsItBackWithTheNewValues(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db, lock: "old")
             let when = Date(timeIntervalSince1970: 4_000_000_000)
             try await db.execute("SELECT procrastinate_retry_job_v2(\(id), \(when), 9, 'other', 'new')")
@@ -88,8 +94,9 @@ import Testing
         }
     }
 
-    @Test func retryingWithNullsKeepsPriorityQueueAndLock() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func retryingWithNullsKeepsPriorityQueueAndLock(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db, lock: "kept")
             try await db.execute("SELECT procrastinate_retry_job_v2(\(id), now(), NULL, NULL, NULL)")
             let row = try #require(try await db.rows(
@@ -99,8 +106,9 @@ import Testing
         }
     }
 
-    @Test func retryingAFailedJobRecordsRetried() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func retryingAFailedJobRecordsRetried(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_finish_job_v1(\(id), 'failed', false)")
             try await db.execute("SELECT procrastinate_retry_job_v2(\(id), now(), NULL, NULL, NULL)")
@@ -110,22 +118,26 @@ import Testing
         }
     }
 
-    @Test func retryingARunningJobWithAnAbortRequestFailsIt() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func retryingARunningJobWithAnAbortRequestFailsIt(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_cancel_job_v1(\(id), true, false)")
             try await db.execute("SELECT procrastinate_retry_job_v2(\(id), now(), NULL, NULL, NULL)")
             let state = try #require(try await db.jobState(id))
             #expect(state.status == "failed" && state.attempts == 0 && state.abortRequested)
-            // A failed job that had an abort request can still be retried by hand.
+            // Ours lets a failed job that had an abort request be retried by hand (the Python
+            // schema trips over check_not_todo_abort_requested there).
+            guard schema == .ours else { return }
             try await db.execute("SELECT procrastinate_retry_job_v2(\(id), now(), NULL, NULL, NULL)")
             let retried = try #require(try await db.jobState(id))
             #expect(retried.status == "todo" && !retried.abortRequested)
         }
     }
 
-    @Test func retryingAWaitingJobFails() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func retryingAWaitingJobFails(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
             let error = await #expect(throws: DatabaseError.self) {
                 try await db.execute("SELECT procrastinate_retry_job_v2(\(id), now(), NULL, NULL, NULL)")
@@ -134,8 +146,9 @@ import Testing
         }
     }
 
-    @Test func theFirstRetryVersionOnlyTakesRunningJobs() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func theFirstRetryVersionOnlyTakesRunningJobs(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try await runningJob(db)
             try await db.execute("SELECT procrastinate_retry_job_v1(\(id), now(), 4, NULL, NULL)")
             let state = try #require(try await db.jobState(id))

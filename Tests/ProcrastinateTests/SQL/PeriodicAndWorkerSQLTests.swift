@@ -15,8 +15,9 @@ import Testing
         ) ?? nil
     }
 
-    @Test func eachTickIsDeferredOnce() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func eachTickIsDeferredOnce(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let first = try #require(try await deferTick(db, timestamp: 1000))
             #expect(try await deferTick(db, timestamp: 1000) == nil)
             let row = try #require(try await db.rows(
@@ -28,8 +29,9 @@ import Testing
         }
     }
 
-    @Test func aNewTickForgetsOlderTicksOfTheSameSchedule() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func aNewTickForgetsOlderTicksOfTheSameSchedule(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             _ = try await deferTick(db, timestamp: 1000)
             _ = try await deferTick(db, periodicID: "other", timestamp: 1000)
             _ = try await deferTick(db, timestamp: 1060)
@@ -41,8 +43,9 @@ import Testing
         }
     }
 
-    @Test func deletingATickJobUnlinksItsDedupRow() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func deletingATickJobUnlinksItsDedupRow(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let id = try #require(try await deferTick(db, timestamp: 1000))
             try await db.execute("SELECT procrastinate_cancel_job_v1(\(id), false, true)")
             let remaining = try await db.rows("SELECT job_id FROM procrastinate_periodic_defers", as: Int64?.self)
@@ -51,8 +54,9 @@ import Testing
         }
     }
 
-    @Test func workersRegisterBeatAndUnregister() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func workersRegisterBeatAndUnregister(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let worker = try #require(try await db.value("SELECT worker_id FROM procrastinate_register_worker_v1()", as: Int64.self))
             try await db.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' WHERE id = \(worker)")
             try await db.execute("SELECT procrastinate_update_heartbeat_v1(\(worker))")
@@ -69,8 +73,9 @@ import Testing
         }
     }
 
-    @Test func pruningRemovesOnlyStalledWorkers() async throws {
-        try await TestDatabase.withDatabase { db in
+    @Test(arguments: SchemaSource.allCases)
+    func pruningRemovesOnlyStalledWorkers(schema: SchemaSource) async throws {
+        try await TestDatabase.withDatabase(schema) { db in
             let stalled = try #require(try await db.value("SELECT worker_id FROM procrastinate_register_worker_v1()", as: Int64.self))
             let alive = try #require(try await db.value("SELECT worker_id FROM procrastinate_register_worker_v1()", as: Int64.self))
             try await db.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '40 seconds' WHERE id = \(stalled)")

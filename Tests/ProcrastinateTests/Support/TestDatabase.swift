@@ -5,6 +5,35 @@ import Testing
 
 @testable import Procrastinate
 
+/// Whose `schema.sql` a test database holds.
+enum SchemaSource: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// Our `sql/schema.sql`.
+    case ours
+    /// The `schema.sql` bundled with Python Procrastinate 3.10, which `scripts/test` installs.
+    case python
+
+    var testDescription: String { rawValue }
+
+    struct PythonSchemaNotFound: Error, CustomStringConvertible {
+        var description: String {
+            "PROCRASTINATE_PYTHON_SCHEMA is not set: run `scripts/test`, which installs procrastinate==3.10.0 in a virtualenv and points it at its schema.sql"
+        }
+    }
+
+    /// The SQL of the schema.
+    func sql() throws -> String {
+        switch self {
+        case .ours:
+            return SchemaManager.schemaSQL
+        case .python:
+            guard let path = ProcessInfo.processInfo.environment["PROCRASTINATE_PYTHON_SCHEMA"] else {
+                throw PythonSchemaNotFound()
+            }
+            return try String(contentsOfFile: path, encoding: .utf8)
+        }
+    }
+}
+
 /// Throwaway databases for tests: each test gets its own, so the suite runs in parallel.
 ///
 /// The server comes from `PROCRASTINATE_DATABASE_URL` (or `DATABASE_URL`), which
@@ -33,14 +62,17 @@ enum TestDatabase {
         return try ConnectionSettings(url: url)
     }
 
-    /// Runs `body` with a connector to a new database, which holds the schema unless `schema`
-    /// is false; the database is dropped afterwards.
+    /// Runs `body` with a connector to a new database holding the schema of `source` (none
+    /// when nil); the database is dropped afterwards.
     static func withDatabase<Result: Sendable>(
-        schema: Bool = true,
+        _ source: SchemaSource? = .ours,
         _ body: (PostgresConnector) async throws -> Result
     ) async throws -> Result {
         let server = try serverSettings()
-        let template = schema ? try await Template.shared.name(server: server) : "template0"
+        var template = "template0"
+        if let source {
+            template = try await Template.shared.name(for: source, server: server)
+        }
         let name = "procrastinate_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
         try await execute("CREATE DATABASE \(name) TEMPLATE \(template)", on: server)
         var settings = server
@@ -69,21 +101,22 @@ enum TestDatabase {
         }
     }
 
-    /// The template database holding the current schema, made on first use.
+    /// Template databases holding each schema, made on first use.
     actor Template {
         static let shared = Template()
-        private var made: Task<String, any Error>?
+        private var made: [SchemaSource: Task<String, any Error>] = [:]
 
-        func name(server: ConnectionSettings) async throws -> String {
-            if let made { return try await made.value }
-            let task = Task { try await Self.make(server: server) }
-            made = task
+        func name(for source: SchemaSource, server: ConnectionSettings) async throws -> String {
+            if let task = made[source] { return try await task.value }
+            let sql = try source.sql()
+            let task = Task { try await Self.make(sql: sql, server: server) }
+            made[source] = task
             return try await task.value
         }
 
-        private static func make(server: ConnectionSettings) async throws -> String {
+        private static func make(sql: String, server: ConnectionSettings) async throws -> String {
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in SchemaManager.schemaSQL.utf8 {
+            for byte in sql.utf8 {
                 hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
             }
             let name = "procrastinate_template_\(String(hash, radix: 16))"
@@ -102,7 +135,11 @@ enum TestDatabase {
             var settings = server
             settings.database = building
             try await PostgresConnector(settings: settings, logger: logger).run { connector in
-                try await SchemaManager(connector: connector).apply()
+                try await connector.withTransaction { connection in
+                    for statement in SQLScript.statements(in: sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                }
             }
             do {
                 try await execute("ALTER DATABASE \(building) RENAME TO \(name)", on: server)
