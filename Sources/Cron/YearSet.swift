@@ -24,7 +24,8 @@ struct YearSet: Hashable, Sendable {
 
     /// The smallest year of the set at or after `year`.
     func first(atOrAfter year: Int) -> Int? {
-        (max(year, Self.first)...Self.last).first(where: contains)
+        guard year <= Self.last else { return nil }
+        return (max(year, Self.first)...Self.last).first(where: contains)
     }
 
     /// The largest year of the set at or before `year`.
