@@ -1,0 +1,58 @@
+/// Where something is in a crontab file.
+public struct CrontabLocation: Sendable, Hashable, CustomStringConvertible {
+    /// The file's name (as given to the parser).
+    public var file: String
+    /// 1-based line number.
+    public var line: Int
+    /// 1-based character column.
+    public var column: Int
+
+    /// A location.
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One periodic task declared by a crontab line: what `app.periodic(...)` would declare.
+public struct CrontabEntry: Sendable, Hashable {
+    /// When it fires.
+    public var schedule: CronSchedule
+    /// The task to defer.
+    public var taskName: String
+    /// Distinguishes several schedules of one task (`--id`); `""` by default.
+    public var periodicID: String
+    /// `--queue`, else the file's `QUEUE`; nil: the task's own.
+    public var queue: String?
+    /// `--priority`, else the file's `PRIORITY`; nil: the task's own.
+    public var priority: Int?
+    /// `--lock`.
+    public var lock: String?
+    /// `--queueing-lock`.
+    public var queueingLock: String?
+    /// The JSON object of extra task arguments, as written (`{}` when none).
+    public var kwargs: String
+    /// Where the line is.
+    public var location: CrontabLocation
+}
+
+/// A mistake in a crontab file.
+public struct CrontabError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Where it is.
+    public var location: CrontabLocation
+    /// What is wrong.
+    public var message: String
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Every mistake found in a set of crontab files; nothing of them was loaded.
+public struct CrontabErrors: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The mistakes, in file and line order.
+    public var errors: [CrontabError]
+
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
