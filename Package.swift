@@ -49,10 +49,12 @@ let package = Package(
             path: "Sources/EmbedSQLPlugin"
         ),
 
+        .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
+
         .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProcrastinateTests",
-            dependencies: ["Procrastinate", "ProcrastinateCLI"],
+            dependencies: ["Procrastinate", "ProcrastinateCLI", "Cron"],
             swiftSettings: swiftSettings
         ),
     ]

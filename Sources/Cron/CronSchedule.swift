@@ -75,7 +75,12 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(expression.text) (\(timeZone.identifier), dst: \(dst.rawValue))"
+        "\(expression.text) (\(timeZoneName), dst: \(dst.rawValue))"
+    }
+
+    /// The zone's IANA name, `UTC` for UTC (which Foundation may call `GMT`).
+    public var timeZoneName: String {
+        timeZone == Self.utc ? "UTC" : timeZone.identifier
     }
 
     // MARK: Queries
@@ -256,5 +261,22 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
             }
             cursor = lowerBound - 1
         }
+    }
+}
+
+extension CronSchedule {
+    /// `date` in this schedule's zone as ISO 8601 with its UTC offset: `2024-03-10T03:00:00-04:00`.
+    public func localTimeString(_ date: Date) -> String {
+        let offset = timeZone.secondsFromGMT(for: date)
+        let wall = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
+        let (days, secondOfDay) = CivilTime.split(wall)
+        let (year, month, day) = CivilTime.date(days: days)
+        func pad(_ value: Int, _ width: Int = 2) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let sign = offset < 0 ? "-" : "+"
+        return "\(pad(year, 4))-\(pad(month))-\(pad(day))T\(pad(secondOfDay / 3600)):\(pad(secondOfDay / 60 % 60)):\(pad(secondOfDay % 60))"
+            + "\(sign)\(pad(abs(offset) / 3600)):\(pad(abs(offset) / 60 % 60))"
     }
 }

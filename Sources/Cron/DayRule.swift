@@ -39,58 +39,52 @@ struct DayRule: Hashable, Sendable {
     /// The day mask (bit d for day d) of a month whose first day is weekday `firstWeekday`
     /// and which has `length` days.
     func mask(firstWeekday: Int, length: Int) -> UInt32 {
-        var mask: UInt32 = 0
-        for day in 1...length where matches(day: day, firstWeekday: firstWeekday, length: length) {
-            mask |= 1 << UInt32(day)
+        let valid = (UInt32.max >> UInt32(31 - length)) & ~1
+        var plain = monthDays & valid
+        if lastDay { plain |= 1 << UInt32(length) }
+        var offsets = daysBeforeLast
+        while offsets != 0 {
+            let offset = offsets.trailingZeroBitCount
+            offsets &= offsets - 1
+            if offset < length { plain |= 1 << UInt32(length - offset) }
         }
-        return mask
-    }
-
-    private func matches(day: Int, firstWeekday: Int, length: Int) -> Bool {
-        let weekday = (firstWeekday + day - 1) % 7
-        let special = specialMonthDayMatches(day: day, firstWeekday: firstWeekday, length: length)
-        let monthDay = hasSpecialMonthDay ? special : plainMonthDayMatches(day: day, length: length)
-        let nth = nthMatches(day: day, weekday: weekday, length: length)
-        let weekdayPart = hasNth ? nth : weekdays & (1 << UInt8(weekday)) != 0
-        if isOr {
-            // croniter evaluates each side with the other field blanked, but `#`, `Ld` and
-            // `W` live outside the fields and stay on both sides (its quirk Q3).
-            let monthSide = monthDay && (hasNth ? nth : true)
-            let weekSide = (hasSpecialMonthDay ? special : true) && weekdayPart
-            return monthSide || weekSide
-        }
-        let monthDayPart = hasSpecialMonthDay || !monthDayIsStar ? monthDay : true
-        let weekPart = hasNth || !weekdayIsStar ? weekdayPart : true
-        return monthDayPart && weekPart
-    }
-
-    private func plainMonthDayMatches(day: Int, length: Int) -> Bool {
-        if monthDays & (1 << UInt32(day)) != 0 || (lastDay && day == length) {
-            return true
-        }
-        let beforeLast = length - day
-        return beforeLast < 32 && daysBeforeLast & (1 << UInt32(beforeLast)) != 0
-    }
-
-    private func specialMonthDayMatches(day: Int, firstWeekday: Int, length: Int) -> Bool {
-        if let nearestWeekday, day == Self.nearestWeekday(to: nearestWeekday, firstWeekday: firstWeekday, length: length) {
-            return true
+        var special: UInt32 = 0
+        if let nearestWeekday {
+            special |= 1 << UInt32(Self.nearestWeekday(to: nearestWeekday, firstWeekday: firstWeekday, length: length))
         }
         if lastWeekdayOfMonth {
             let lastWeekday = (firstWeekday + length - 1) % 7
-            let last = lastWeekday == 0 ? length - 2 : lastWeekday == 6 ? length - 1 : length
-            return day == last
+            special |= 1 << UInt32(lastWeekday == 0 ? length - 2 : lastWeekday == 6 ? length - 1 : length)
         }
-        return false
-    }
+        var weekdayMask: UInt32 = 0
+        var nthMask: UInt32 = 0
+        for weekday in 0..<7 {
+            let first = 1 + (weekday - firstWeekday + 7) % 7  // the month's first such day
+            if weekdays & (1 << UInt8(weekday)) != 0 {
+                for day in stride(from: first, through: length, by: 7) { weekdayMask |= 1 << UInt32(day) }
+            }
+            let wanted = nthWeekdays[weekday]
+            guard wanted != 0 else { continue }
+            for n in 1...5 where wanted & (1 << UInt8(n)) != 0 && first + 7 * (n - 1) <= length {
+                nthMask |= 1 << UInt32(first + 7 * (n - 1))
+            }
+            if wanted & Self.lastBit != 0 {
+                nthMask |= 1 << UInt32(first + 7 * ((length - first) / 7))
+            }
+        }
 
-    private func nthMatches(day: Int, weekday: Int, length: Int) -> Bool {
-        let wanted = nthWeekdays[weekday]
-        guard wanted != 0 else { return false }
-        if wanted & (1 << UInt8((day - 1) / 7 + 1)) != 0 {
-            return true
+        let monthDay = hasSpecialMonthDay ? special : plain
+        let weekdayPart = hasNth ? nthMask : weekdayMask
+        if isOr {
+            // croniter evaluates each side with the other field blanked, but `#`, `Ld` and
+            // `W` live outside the fields and stay on both sides (its quirk Q3).
+            let monthSide = monthDay & (hasNth ? nthMask : valid)
+            let weekSide = (hasSpecialMonthDay ? special : valid) & weekdayPart
+            return monthSide | weekSide
         }
-        return wanted & Self.lastBit != 0 && day + 7 > length
+        let monthDayPart = hasSpecialMonthDay || !monthDayIsStar ? monthDay : valid
+        let weekPart = hasNth || !weekdayIsStar ? weekdayPart : valid
+        return monthDayPart & weekPart
     }
 
     /// The weekday (Monday to Friday) nearest to `target` within the month, croniter's way:

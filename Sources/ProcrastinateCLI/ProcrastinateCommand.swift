@@ -16,7 +16,7 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
               procrastinate --database-url postgresql://app@localhost/app schema --apply
             """,
         version: "0.1.0",
-        subcommands: [SchemaCommand.self, HealthchecksCommand.self]
+        subcommands: [SchemaCommand.self, HealthchecksCommand.self, CronCommand.self, CrontabCommand.self]
     )
 
     @OptionGroup var global: GlobalOptions

@@ -56,7 +56,7 @@ import Testing
         let timeZone = try #require(TimeZone(identifier: zone))
         let schedule = try CronSchedule(parsing: expression, timeZone: timeZone)
         let formatter = ISO8601DateFormatter()
-        return schedule.dates(after: try #require(formatter.date(from: start))).prefix(count).map { isoString($0, in: schedule.timeZone) }
+        return schedule.dates(after: try #require(formatter.date(from: start))).prefix(count).map { schedule.localTimeString($0) }
     }
 
     @Test func lastWeekdaySpellings() throws {
@@ -119,13 +119,13 @@ import Testing
 
     @Test func aFixedTimeInTheGapFiresWhenTheClockResumes() throws {
         let schedule = try CronSchedule(parsing: "30 2 * * *", timeZone: newYork)
-        let next = schedule.dates(after: iso("2024-03-09T12:00:00Z")).prefix(3).map { isoString($0, in: newYork) }
+        let next = schedule.dates(after: iso("2024-03-09T12:00:00Z")).prefix(3).map { schedule.localTimeString($0) }
         #expect(next == ["2024-03-10T03:00:00-04:00", "2024-03-11T02:30:00-04:00", "2024-03-12T02:30:00-04:00"])
     }
 
     @Test func wildcardHoursSkipTheGap() throws {
         let schedule = try CronSchedule(parsing: "*/30 * * * *", timeZone: newYork)
-        let next = schedule.dates(after: iso("2024-03-10T06:15:00Z")).prefix(2).map { isoString($0, in: newYork) }
+        let next = schedule.dates(after: iso("2024-03-10T06:15:00Z")).prefix(2).map { schedule.localTimeString($0) }
         #expect(next == ["2024-03-10T01:30:00-05:00", "2024-03-10T03:00:00-04:00"])
     }
 
@@ -135,12 +135,12 @@ import Testing
     ])
     func aFixedTimeInTheFold(dst: CronSchedule.DSTPolicy, expected: [String]) throws {
         let schedule = try CronSchedule(parsing: "30 1 * * *", timeZone: newYork, dst: dst)
-        #expect(schedule.dates(after: iso("2024-11-03T00:00:00-04:00")).prefix(2).map { isoString($0, in: newYork) } == expected)
+        #expect(schedule.dates(after: iso("2024-11-03T00:00:00-04:00")).prefix(2).map { schedule.localTimeString($0) } == expected)
     }
 
     @Test func wildcardHoursFireInBothPassesOfTheFold() throws {
         let schedule = try CronSchedule(parsing: "30 * * * *", timeZone: newYork, dst: .once)
-        let next = schedule.dates(after: iso("2024-11-03T00:45:00-04:00")).prefix(3).map { isoString($0, in: newYork) }
+        let next = schedule.dates(after: iso("2024-11-03T00:45:00-04:00")).prefix(3).map { schedule.localTimeString($0) }
         #expect(next == ["2024-11-03T01:30:00-04:00", "2024-11-03T01:30:00-05:00", "2024-11-03T02:30:00-05:00"])
     }
 

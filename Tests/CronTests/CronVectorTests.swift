@@ -66,7 +66,7 @@ import Testing
                     got.append("none")
                     break
                 }
-                got.append(isoString(date, in: zone))
+                got.append(schedule.localTimeString(date))
                 cursor = date
             }
             let wanted = expected + (failed ? ["none"] : [])

@@ -42,15 +42,3 @@ struct CronVector: Decodable, Sendable {
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(CronVector.self, from: Data($0)) }
     }()
 }
-
-/// `2024-03-10T03:00:00-04:00`: the instant in `zone`, as the vectors write it.
-func isoString(_ date: Date, in zone: TimeZone) -> String {
-    let offset = zone.secondsFromGMT(for: date)
-    let wall = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
-    let (days, secondOfDay) = CivilTime.split(wall)
-    let (year, month, day) = CivilTime.date(days: days)
-    let sign = offset < 0 ? "-" : "+"
-    let pad = { (value: Int, width: Int) in String(repeating: "0", count: max(0, width - String(value).count)) + String(value) }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        + "\(sign)\(pad(abs(offset) / 3600, 2)):\(pad(abs(offset) / 60 % 60, 2))"
-}
