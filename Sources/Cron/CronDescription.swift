@@ -101,7 +101,7 @@ extension CronExpression {
                 for n in 1...5 where wanted & (1 << UInt8(n)) != 0 {
                     items.append("the \(Self.ordinal(n)) \(Self.weekdayNames[weekday])")
                 }
-                if wanted & DayRule.lastBit != 0 { items.append("the last \(Self.weekdayNames[weekday])") }
+                if wanted & NthWeekdays.last != 0 { items.append("the last \(Self.weekdayNames[weekday])") }
             }
             return Self.list(items)
         }

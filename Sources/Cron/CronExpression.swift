@@ -52,8 +52,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     var hourIsWildcard = false
     /// `@every`: fire every so many seconds since the epoch.
     var interval: Int64?
-    /// The expression's fields as written, after expanding nicknames and `H` (nil: absent).
-    var fieldTexts: [CronField: String] = [:]
+    /// The expression's fields as written, after expanding nicknames and `H`.
+    var fieldTexts = FieldTexts()
     /// Surprising forms noticed while parsing, for the linter.
     var notes: [CronLintWarning] = []
 
@@ -65,8 +65,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         self.options = options
         var parser = CronParser(text: text, options: options)
         try parser.parse(into: &self)
-        let rule = days
-        dayMasks = (0..<28).map { index in rule.mask(firstWeekday: index / 4, length: 28 + index % 4) }
+        dayMasks = days.masks()
         neverFires = computeNeverFires()
     }
 
@@ -79,14 +78,23 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         if interval != nil { return false }
         if let years, years.isEmpty { return true }
         for month in 1...12 where months & (1 << UInt16(month)) != 0 {
-            let lengths = month == 2 ? [28, 29] : [CivilTime.daysInMonth(year: 2001, month: month)]
-            for length in lengths {
+            let longest = CivilTime.daysInMonth(year: 2000, month: month)
+            for length in (month == 2 ? 28 : longest)...longest {
                 for firstWeekday in 0..<7 where dayMasks[firstWeekday * 4 + length - 28] != 0 {
                     return false
                 }
             }
         }
         return true
+    }
+
+    /// The text of each field (nil: absent), after expanding nicknames and `H`.
+    struct FieldTexts: Hashable, Sendable {
+        var texts: [String?] = []
+
+        subscript(field: CronField) -> String? {
+            field.rawValue < texts.count ? texts[field.rawValue] : nil
+        }
     }
 
     public static func == (lhs: CronExpression, rhs: CronExpression) -> Bool {

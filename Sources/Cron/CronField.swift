@@ -34,15 +34,15 @@ public enum CronField: Int, Sendable, Hashable, CaseIterable, CustomStringConver
         }
     }
 
-    /// The value a three-letter name stands for in this field (`jan` → 1, `fri` → 5).
-    func value(forName name: Substring) -> Int? {
+    /// The value a lower-case three-letter name stands for in this field (`jan` → 1, `fri` → 5).
+    func value<Bytes: Collection>(forName name: Bytes) -> Int? where Bytes.Element == UInt8 {
         switch self {
-        case .month: Self.monthNames.firstIndex(of: name).map { $0 + 1 }
-        case .dayOfWeek: Self.weekdayNames.firstIndex(of: name)
+        case .month: Self.monthNames.firstIndex { $0.utf8.elementsEqual(name) }.map { $0 + 1 }
+        case .dayOfWeek: Self.weekdayNames.firstIndex { $0.utf8.elementsEqual(name) }
         default: nil
         }
     }
 
-    static let monthNames: [Substring] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-    static let weekdayNames: [Substring] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+    static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    static let weekdayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 }

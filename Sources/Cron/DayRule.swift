@@ -22,19 +22,41 @@ struct DayRule: Hashable, Sendable {
     // Day of week.
     /// Weekdays 0 (Sunday) … 6 named in the field.
     var weekdays: UInt8 = 0
-    /// `d#n` and `Ld`: for weekday d, bit n (1…5) for the n-th, bit 6 for the last.
-    var nthWeekdays: [UInt8] = Array(repeating: 0, count: 7)
+    /// `d#n` and `Ld`.
+    var nthWeekdays = NthWeekdays()
     /// Whether the day-of-week field stands for every day (croniter's `*`).
     var weekdayIsStar = false
 
     /// Whether the two day fields are ORed (both restricted, `day_or`), rather than ANDed.
     var isOr = false
 
-    static let lastBit: UInt8 = 1 << 6
-
-    var hasNth: Bool { nthWeekdays.contains { $0 != 0 } }
+    var hasNth: Bool { !nthWeekdays.isEmpty }
     /// Day-of-month parts that croniter keeps outside the field (they survive the OR split).
     var hasSpecialMonthDay: Bool { nearestWeekday != nil || lastWeekdayOfMonth }
+
+    /// The 28 day masks, indexed by `firstWeekday * 4 + (length - 28)`.
+    func masks() -> [UInt32] {
+        var masks = [UInt32](repeating: 0, count: 28)
+        let simple = !hasNth && !hasSpecialMonthDay && !lastDay && daysBeforeLast == 0
+        for firstWeekday in 0..<7 {
+            for length in 28...31 {
+                let valid = (UInt32.max >> UInt32(31 - length)) & ~1
+                masks[firstWeekday * 4 + length - 28] = simple && monthDayIsStar && weekdayIsStar
+                    ? valid : mask(firstWeekday: firstWeekday, length: length)
+            }
+        }
+        return masks
+    }
+
+    /// Days 1…31 (bits 1…31) of a month starting on weekday `firstWeekday` that fall on one of
+    /// `weekdays`.
+    @inline(__always)
+    private static func weekdayPattern(_ weekdays: UInt8, firstWeekday: Int) -> UInt32 {
+        // Bit k of the rotated set: day k + 1 is a wanted weekday; then repeat every 7 days.
+        let rotated = UInt64(((weekdays >> UInt8(firstWeekday)) | (weekdays << UInt8(7 - firstWeekday))) & 0x7F)
+        let weeks = rotated | rotated << 7 | rotated << 14 | rotated << 21 | rotated << 28
+        return UInt32(truncatingIfNeeded: weeks << 1)
+    }
 
     /// The day mask (bit d for day d) of a month whose first day is weekday `firstWeekday`
     /// and which has `length` days.
@@ -56,19 +78,16 @@ struct DayRule: Hashable, Sendable {
             let lastWeekday = (firstWeekday + length - 1) % 7
             special |= 1 << UInt32(lastWeekday == 0 ? length - 2 : lastWeekday == 6 ? length - 1 : length)
         }
-        var weekdayMask: UInt32 = 0
+        let weekdayMask = Self.weekdayPattern(weekdays, firstWeekday: firstWeekday) & valid
         var nthMask: UInt32 = 0
-        for weekday in 0..<7 {
+        for weekday in 0..<7 where hasNth {
             let first = 1 + (weekday - firstWeekday + 7) % 7  // the month's first such day
-            if weekdays & (1 << UInt8(weekday)) != 0 {
-                for day in stride(from: first, through: length, by: 7) { weekdayMask |= 1 << UInt32(day) }
-            }
             let wanted = nthWeekdays[weekday]
             guard wanted != 0 else { continue }
             for n in 1...5 where wanted & (1 << UInt8(n)) != 0 && first + 7 * (n - 1) <= length {
                 nthMask |= 1 << UInt32(first + 7 * (n - 1))
             }
-            if wanted & Self.lastBit != 0 {
+            if wanted & NthWeekdays.last != 0 {
                 nthMask |= 1 << UInt32(first + 7 * ((length - first) / 7))
             }
         }
@@ -99,4 +118,22 @@ struct DayRule: Hashable, Sendable {
         default: return day
         }
     }
+}
+
+/// For each weekday, which of its occurrences in a month are wanted: bit n (1…5) for the
+/// n-th, bit 6 for the last. Packed in one word so that copying a rule allocates nothing.
+struct NthWeekdays: Hashable, Sendable {
+    /// The bit of "the last one of the month".
+    static let last: UInt8 = 1 << 6
+    private var packed: UInt64 = 0
+
+    subscript(weekday: Int) -> UInt8 {
+        get { UInt8(truncatingIfNeeded: packed >> UInt64(weekday * 8)) }
+        set {
+            let shift = UInt64(weekday * 8)
+            packed = (packed & ~(0xFF << shift)) | (UInt64(newValue) << shift)
+        }
+    }
+
+    var isEmpty: Bool { packed == 0 }
 }

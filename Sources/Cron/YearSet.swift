@@ -6,6 +6,7 @@ struct YearSet: Hashable, Sendable {
 
     init() {}
 
+    /// Adds a year of 1970…2099.
     mutating func insert(_ year: Int) {
         let bit = year - Self.first
         switch bit / 64 {
@@ -35,6 +36,8 @@ struct YearSet: Hashable, Sendable {
     }
 
     var isEmpty: Bool { words == (0, 0, 0) }
+
+    var count: Int { words.0.nonzeroBitCount + words.1.nonzeroBitCount + words.2.nonzeroBitCount }
 
     var years: [Int] { (Self.first...Self.last).filter(contains) }
 
