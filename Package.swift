@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Cron", targets: ["Cron"]),
         .library(name: "Procrastinate", targets: ["Procrastinate"]),
+        .library(name: "ProcrastinateTesting", targets: ["ProcrastinateTesting"]),
         .library(name: "ProcrastinateCLI", targets: ["ProcrastinateCLI"]),
         .executable(name: "procrastinate", targets: ["ProcrastinateTool"]),
     ],
@@ -31,6 +32,7 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedSQLPlugin"]
         ),
+        .target(name: "ProcrastinateTesting", dependencies: ["Procrastinate"], swiftSettings: swiftSettings),
         .target(
             name: "ProcrastinateCLI",
             dependencies: [
@@ -54,7 +56,7 @@ let package = Package(
         .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProcrastinateTests",
-            dependencies: ["Procrastinate", "ProcrastinateCLI", "Cron"],
+            dependencies: ["Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "Cron"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -49,6 +49,10 @@ public final class PostgresConnector: Sendable {
         }
     }
 
+    public func open<Result: Sendable>(during body: () async throws -> Result) async throws -> Result {
+        try await run { _ in try await body() }
+    }
+
     /// Runs `body` on one connection of the pool, describing database errors in words.
     public func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
@@ -56,7 +60,7 @@ public final class PostgresConnector: Sendable {
         do {
             return try await client.withConnection(body)
         } catch {
-            throw DatabaseError.wrapping(error, endpoint: endpoint)
+            throw describe(error)
         }
     }
 
@@ -69,10 +73,34 @@ public final class PostgresConnector: Sendable {
         do {
             return try await client.withTransaction(logger: logger, isolation: isolation, body)
         } catch let error as PostgresTransactionError {
-            throw DatabaseError.wrapping(error.closureError ?? error.beginError ?? error.commitError ?? error, endpoint: endpoint)
+            throw describe(error.closureError ?? error.beginError ?? error.commitError ?? error)
         } catch {
-            throw DatabaseError.wrapping(error, endpoint: endpoint)
+            throw describe(error)
         }
+    }
+
+    /// `error` in words: see ``describing(_:endpoint:)``.
+    func describe(_ error: any Error) -> any Error {
+        Self.describing(error, endpoint: endpoint)
+    }
+
+    /// `error` in words: PostgreSQL errors as ``DatabaseError``, a missing schema as
+    /// ``SchemaError/missing(endpoint:)``, a queueing-lock violation as ``AlreadyEnqueued``.
+    static func describing(_ error: any Error, endpoint: String) -> any Error {
+        guard let database = DatabaseError.wrapping(error, endpoint: endpoint) as? DatabaseError else { return error }
+        // Undefined table, function or type of ours: the schema was never applied.
+        if ["42P01", "42883", "42704"].contains(database.sqlState), database.message.contains("procrastinate_") {
+            return SchemaError.missing(endpoint: endpoint)
+        }
+        if database.constraintName == "procrastinate_jobs_queueing_lock_idx_v1" {
+            // The detail reads `Key (queueing_lock)=(value) already exists.`
+            let detail = database.detail ?? ""
+            let suffix = ") already exists."
+            var key = detail.range(of: "=(").map { String(detail[$0.upperBound...]) } ?? ""
+            if key.hasSuffix(suffix) { key.removeLast(suffix.count) }
+            return AlreadyEnqueued(queueingLock: key)
+        }
+        return database
     }
 
     private func checkReachable(_ settings: ConnectionSettings) async throws {

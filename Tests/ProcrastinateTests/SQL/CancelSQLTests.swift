@@ -16,7 +16,7 @@ import Testing
             #expect(try await cancel(db, id) == id)
             #expect(try await db.jobState(id)?.status == "cancelled")
             #expect(try await db.events(id) == ["deferred", "cancelled"])
-            #expect(try await db.fetchJob() == nil)
+            #expect(try await db.fetchJobID() == nil)
         }
     }
 
@@ -36,7 +36,7 @@ import Testing
     func cancellingARunningJobWithoutAbortChangesNothing(schema: SchemaSource) async throws {
         try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
-            _ = try await db.fetchJob()
+            _ = try await db.fetchJobID()
             #expect(try await cancel(db, id) == nil)
             let state = try #require(try await db.jobState(id))
             #expect(state.status == "doing" && !state.abortRequested)
@@ -47,7 +47,7 @@ import Testing
     func abortingARunningJobFlagsItAndNotifiesBothChannels(schema: SchemaSource) async throws {
         try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob(queue: "q")
-            _ = try await db.fetchJob()
+            _ = try await db.fetchJobID()
             let received = try await db.notifications(on: ["procrastinate_queue_v1#q", "procrastinate_any_queue_v1"], count: 2) {
                 let aborted = try await cancel(db, id, abort: true)
                 #expect(aborted == id)
@@ -75,7 +75,7 @@ import Testing
     func cancellingWithDeleteKeepsARunningJob(schema: SchemaSource) async throws {
         try await TestDatabase.withDatabase(schema) { db in
             let id = try await db.deferJob()
-            _ = try await db.fetchJob()
+            _ = try await db.fetchJobID()
             #expect(try await cancel(db, id, delete: true) == nil)
             #expect(try await db.jobState(id)?.status == "doing")
         }

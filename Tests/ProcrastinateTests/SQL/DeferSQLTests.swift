@@ -91,7 +91,7 @@ import Testing
     func aQueueingLockOnlyCountsWaitingJobs(schema: SchemaSource) async throws {
         try await TestDatabase.withDatabase(schema) { db in
             let first = try await db.deferJob(queueingLock: "key")
-            #expect(try await db.fetchJob() == first)
+            #expect(try await db.fetchJobID() == first)
             let second = try await db.deferJob(queueingLock: "key")
             #expect(second > first)
         }

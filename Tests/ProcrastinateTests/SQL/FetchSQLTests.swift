@@ -10,10 +10,10 @@ import Testing
         try await TestDatabase.withDatabase(schema) { db in
             let a = try await db.deferJob(queue: "a")
             let b = try await db.deferJob(queue: "b")
-            #expect(try await db.fetchJob(queues: ["c"]) == nil)
-            #expect(try await db.fetchJob(queues: ["b", "c"]) == b)
-            #expect(try await db.fetchJob(queues: nil) == a)
-            #expect(try await db.fetchJob() == nil)
+            #expect(try await db.fetchJobID(queues: ["c"]) == nil)
+            #expect(try await db.fetchJobID(queues: ["b", "c"]) == b)
+            #expect(try await db.fetchJobID(queues: nil) == a)
+            #expect(try await db.fetchJobID() == nil)
         }
     }
 
@@ -22,8 +22,8 @@ import Testing
         try await TestDatabase.withDatabase(schema) { db in
             try await db.deferJob(task: "future", scheduledAt: Date().addingTimeInterval(3600))
             let past = try await db.deferJob(task: "past", scheduledAt: Date().addingTimeInterval(-10))
-            #expect(try await db.fetchJob() == past)
-            #expect(try await db.fetchJob() == nil)
+            #expect(try await db.fetchJobID() == past)
+            #expect(try await db.fetchJobID() == nil)
         }
     }
 
@@ -35,7 +35,7 @@ import Testing
             let middleFirst = try await db.deferJob(priority: 6)
             let middleSecond = try await db.deferJob(priority: 6)
             var order: [Int64] = []
-            while let id = try await db.fetchJob() {
+            while let id = try await db.fetchJobID() {
                 order.append(id)
             }
             #expect(order == [high, middleFirst, middleSecond, low])
@@ -47,7 +47,7 @@ import Testing
         try await TestDatabase.withDatabase(schema) { db in
             let worker = try #require(try await db.value("SELECT worker_id FROM procrastinate_register_worker_v1()", as: Int64.self))
             let id = try await db.deferJob()
-            #expect(try await db.fetchJob(workerID: worker) == id)
+            #expect(try await db.fetchJobID(workerID: worker) == id)
             #expect(try await db.jobState(id)?.status == "doing")
             #expect(try await db.value("SELECT worker_id FROM procrastinate_jobs WHERE id = \(id)", as: Int64.self) == worker)
             #expect(try await db.events(id) == ["deferred", "started"])
@@ -69,14 +69,14 @@ import Testing
     func aRunningJobHoldsItsLockEvenWithAnAbortRequested(schema: SchemaSource) async throws {
         try await TestDatabase.withDatabase(schema) { db in
             let running = try await db.deferJob(lock: "L")
-            #expect(try await db.fetchJob() == running)
+            #expect(try await db.fetchJobID() == running)
             try await db.execute("SELECT procrastinate_cancel_job_v1(\(running), true, false)")
             let waiting = try await db.deferJob(priority: 100, lock: "L")
             let free = try await db.deferJob(lock: "other")
-            #expect(try await db.fetchJob() == free)
-            #expect(try await db.fetchJob() == nil)
+            #expect(try await db.fetchJobID() == free)
+            #expect(try await db.fetchJobID() == nil)
             try await db.execute("SELECT procrastinate_finish_job_v1(\(running), 'aborted', false)")
-            #expect(try await db.fetchJob() == waiting)
+            #expect(try await db.fetchJobID() == waiting)
         }
     }
 
@@ -86,7 +86,7 @@ import Testing
             // The earlier job sits in a queue this worker does not fetch: it still owns the lock.
             try await db.deferJob(queue: "elsewhere", lock: "L")
             try await db.deferJob(queue: "mine", lock: "L")
-            #expect(try await db.fetchJob(queues: ["mine"]) == nil)
+            #expect(try await db.fetchJobID(queues: ["mine"]) == nil)
         }
     }
 
@@ -95,10 +95,10 @@ import Testing
         try await TestDatabase.withDatabase(schema) { db in
             let earlierLow = try await db.deferJob(priority: 5, lock: "a")
             let laterHigh = try await db.deferJob(priority: 10, lock: "a")
-            #expect(try await db.fetchJob() == laterHigh)
-            #expect(try await db.fetchJob() == nil)
+            #expect(try await db.fetchJobID() == laterHigh)
+            #expect(try await db.fetchJobID() == nil)
             try await db.execute("SELECT procrastinate_finish_job_v1(\(laterHigh), 'succeeded', false)")
-            #expect(try await db.fetchJob() == earlierLow)
+            #expect(try await db.fetchJobID() == earlierLow)
         }
     }
 
@@ -107,8 +107,8 @@ import Testing
         try await TestDatabase.withDatabase(schema) { db in
             let first = try await db.deferJob()
             let second = try await db.deferJob()
-            #expect(try await db.fetchJob() == first)
-            #expect(try await db.fetchJob() == second)
+            #expect(try await db.fetchJobID() == first)
+            #expect(try await db.fetchJobID() == second)
         }
     }
 }

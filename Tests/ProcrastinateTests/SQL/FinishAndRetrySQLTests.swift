@@ -8,7 +8,7 @@ import Testing
     /// A job fetched by a worker, so in `doing`.
     func runningJob(_ db: PostgresConnector, lock: String? = nil) async throws -> Int64 {
         let id = try await db.deferJob(lock: lock)
-        #expect(try await db.fetchJob() == id)
+        #expect(try await db.fetchJobID() == id)
         return id
     }
 

@@ -66,7 +66,7 @@ import Testing
             #expect(try #require(age) < 60)
 
             let job = try await db.deferJob()
-            _ = try await db.fetchJob(workerID: worker)
+            _ = try await db.fetchJobID(workerID: worker)
             try await db.execute("SELECT procrastinate_unregister_worker_v1(\(worker))")
             #expect(try await db.value("SELECT count(*) FROM procrastinate_workers", as: Int.self) == 0)
             #expect(try await db.value("SELECT worker_id FROM procrastinate_jobs WHERE id = \(job)", as: Int64?.self) == .some(nil))

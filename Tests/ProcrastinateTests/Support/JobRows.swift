@@ -24,7 +24,7 @@ extension PostgresConnector {
     }
 
     /// Fetches through `procrastinate_fetch_job_v2`; returns the job id, nil when none.
-    func fetchJob(queues: [String]? = nil, workerID: Int64? = nil) async throws -> Int64? {
+    func fetchJobID(queues: [String]? = nil, workerID: Int64? = nil) async throws -> Int64? {
         try await value("SELECT id FROM procrastinate_fetch_job_v2(\(queues), \(workerID))", as: Int64?.self) ?? nil
     }
 

@@ -152,15 +152,21 @@ enum TestDatabase {
     }
 }
 
+/// Raw SQL for tests: errors are ``DatabaseError``s as PostgreSQL reported them, without the
+/// connector's translations (such as ``AlreadyEnqueued``).
 extension PostgresConnector {
     /// The rows of `query`, decoded as `T`.
     func rows<each T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as types: (repeat each T).Type) async throws -> [(repeat each T)] {
-        try await withConnection { connection in
-            var values: [(repeat each T)] = []
-            for try await row in try await connection.query(query, logger: TestDatabase.logger).decode(types) {
-                values.append(row)
+        do {
+            return try await client.withConnection { connection in
+                var values: [(repeat each T)] = []
+                for try await row in try await connection.query(query, logger: TestDatabase.logger).decode(types) {
+                    values.append(row)
+                }
+                return values
             }
-            return values
+        } catch {
+            throw DatabaseError.wrapping(error, endpoint: endpoint)
         }
     }
 
@@ -172,8 +178,12 @@ extension PostgresConnector {
 
     /// Runs `query`, ignoring its rows.
     func execute(_ query: PostgresQuery) async throws {
-        _ = try await withConnection { connection in
-            try await connection.query(query, logger: TestDatabase.logger).collect().count
+        do {
+            _ = try await client.withConnection { connection in
+                try await connection.query(query, logger: TestDatabase.logger).collect().count
+            }
+        } catch {
+            throw DatabaseError.wrapping(error, endpoint: endpoint)
         }
     }
 }

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Defers jobs of one task with chosen options: what `TaskHandle.configure(…)` and
+/// `App.configureTask(name:)` return.
+public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
+    /// The task jobs go to: a registered one, or a name only (possibly unknown to this app).
+    enum Target: Sendable {
+        case task(TaskDefinition)
+        case name(String, app: App)
+    }
+
+    let target: Target
+    var queue: String?
+    var priority: Int?
+    var lock: String?
+    var queueingLock: String?
+    var scheduleAt: Date?
+    var scheduleIn: Duration?
+    var extraArguments: [String: JSONValue]
+
+    /// Defers one job; returns its id.
+    ///
+    /// - Throws: ``AlreadyEnqueued`` (nothing inserted), ``InvalidQueueName``, ``ArgumentsError``,
+    ///   ``UnboundTask``, or a ``DatabaseError``.
+    @discardableResult
+    public func `defer`(_ arguments: Arguments) async throws -> Int64 {
+        try await batchDefer([arguments])[0]
+    }
+
+    /// Defers several jobs in one statement, all or nothing; returns their ids in order.
+    @discardableResult
+    public func batchDefer(_ arguments: [Arguments]) async throws -> [Int64] {
+        let (app, jobs) = try prepare(arguments)
+        guard !jobs.isEmpty else { return [] }
+        app.logger.debug("About to defer \(jobs.count) job(s)", metadata: ["action": "about_to_defer_jobs", "task": "\(jobs[0].taskName)"])
+        let ids = try await app.connector.deferJobs(jobs)
+        app.logger.info("Deferred \(ids.count) job(s)", metadata: ["action": "jobs_deferred", "task": "\(jobs[0].taskName)", "job_ids": "\(ids)"])
+        return ids
+    }
+
+    /// Defers one job on `connection`, inside the caller's transaction: the job exists only
+    /// if that transaction commits.
+    @discardableResult
+    public func `defer`(_ arguments: Arguments, on connection: PostgresConnection) async throws -> Int64 {
+        let (app, jobs) = try prepare([arguments])
+        return try await PostgresConnector.deferJobs(jobs, on: connection, logger: app.logger)[0]
+    }
+
+    /// The app and the rows to insert.
+    private func prepare(_ arguments: [Arguments]) throws -> (App, [NewJob]) {
+        let app: App
+        let name: String
+        let defaults: TaskOptions
+        switch target {
+        case .task(let definition):
+            guard let bound = definition.app else { throw UnboundTask(name: definition.name) }
+            (app, name, defaults) = (bound, definition.name, definition.options)
+        case .name(let taskName, let owner):
+            (app, name, defaults) = (owner, taskName, owner.task(named: taskName)?.options ?? TaskOptions())
+        }
+        if scheduleAt != nil && scheduleIn != nil {
+            throw ConfigurationError(description: "give scheduleAt or scheduleIn, not both (task '\(name)')")
+        }
+        let scheduledAt = scheduleAt ?? scheduleIn.map { Date().addingTimeInterval($0.seconds) }
+        let jobs = try arguments.map { arguments in
+            NewJob(
+                queue: queue ?? defaults.queue, taskName: name, priority: priority ?? defaults.priority,
+                lock: lock ?? defaults.lock, queueingLock: queueingLock ?? defaults.queueingLock,
+                arguments: try ArgumentsCoding.encode(arguments, over: extraArguments, taskName: name),
+                scheduledAt: scheduledAt
+            )
+        }
+        for job in jobs { try InvalidQueueName.check(job.queue) }
+        return (app, jobs)
+    }
+}
+
+/// Options that contradict each other.
+public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var description: String
+
+    /// An error saying `description`.
+    public init(description: String) {
+        self.description = description
+    }
+}

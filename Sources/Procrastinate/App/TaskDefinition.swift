@@ -1,0 +1,82 @@
+import Synchronization
+
+/// The options of a task: its defaults for the jobs deferred to it, and how it runs.
+public struct TaskOptions: Sendable {
+    /// Default queue.
+    public var queue: String
+    /// Default priority.
+    public var priority: Int
+    /// Default lock.
+    public var lock: String?
+    /// Default queueing lock.
+    public var queueingLock: String?
+    /// When a failed job runs again (nil: never).
+    public var retry: (any RetryPolicy)?
+    /// How long a job may run before it is cancelled (nil: no limit).
+    public var timeout: Duration?
+
+    /// Options; the defaults are Procrastinate's.
+    public init(
+        queue: String = "default", priority: Int = 0, lock: String? = nil, queueingLock: String? = nil,
+        retry: (any RetryPolicy)? = nil, timeout: Duration? = nil
+    ) {
+        self.queue = queue
+        self.priority = priority
+        self.lock = lock
+        self.queueingLock = queueingLock
+        self.retry = retry
+        self.timeout = timeout
+    }
+}
+
+/// A registered task, its type erased: what a worker needs to run a job of it.
+public final class TaskDefinition: Sendable {
+    /// Where a task is registered: its app (nil in a blueprint not added yet) and its names
+    /// there (a blueprint namespace prefixes them).
+    struct Binding: Sendable {
+        var app: App?
+        var name: String
+        var aliases: [String]
+    }
+
+    /// The task's options.
+    public let options: TaskOptions
+    private let binding: Mutex<Binding>
+    private let body: @Sendable (_ arguments: String, _ context: JobContext, _ name: String) async throws -> Void
+
+    init<Arguments: Decodable & Sendable>(
+        name: String, aliases: [String], options: TaskOptions, arguments: Arguments.Type,
+        body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
+    ) {
+        self.options = options
+        self.binding = Mutex(Binding(app: nil, name: name, aliases: aliases))
+        self.body = { json, context, name in
+            try await body(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name), context)
+        }
+    }
+
+    /// The task's name (with its blueprint namespace, once added to an app).
+    public var name: String { binding.withLock { $0.name } }
+
+    /// Other names jobs of this task may carry (renamed tasks).
+    public var aliases: [String] { binding.withLock { $0.aliases } }
+
+    var app: App? { binding.withLock { $0.app } }
+
+    /// Runs a job of this task: decodes its arguments and calls the task.
+    ///
+    /// - Throws: ``ArgumentsError`` when the arguments do not fit, or what the task throws.
+    public func run(arguments: String, context: JobContext) async throws {
+        try await body(arguments, context, name)
+    }
+
+    func bind(to app: App, namespace: String?) {
+        binding.withLock { binding in
+            binding.app = app
+            if let namespace {
+                binding.name = "\(namespace):\(binding.name)"
+                binding.aliases = binding.aliases.map { "\(namespace):\($0)" }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// What Procrastinate needs of a database: the operations of the schema's SQL functions and
+/// the listings of the admin API.
+///
+/// ``PostgresConnector`` implements it on PostgreSQL; `InMemoryConnector` (module
+/// `ProcrastinateTesting`) implements the same semantics in memory for tests.
+public protocol Connector: Sendable {
+    /// How errors and logs name the database.
+    var endpoint: String { get }
+
+    /// Runs `body` with the connector open: connections made, closed afterwards.
+    func open<Result: Sendable>(during body: () async throws -> Result) async throws -> Result
+
+    // MARK: Deferring
+
+    /// Inserts jobs in one statement, all or nothing; returns their ids in order.
+    ///
+    /// - Throws: ``AlreadyEnqueued`` when a queueing lock is taken (nothing is inserted).
+    func deferJobs(_ jobs: [NewJob]) async throws -> [Int64]
+
+    /// Defers one tick of a periodic task unless it was deferred before (by any scheduler);
+    /// returns the new job's id, or nil when the tick was already deferred.
+    func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64?
+
+    // MARK: Working
+
+    /// Claims the next runnable job of `queues` (nil: every queue) for a worker.
+    func fetchJob(queues: [String]?, workerID: Int64?) async throws -> Job?
+
+    /// Records a running (or waiting) job's outcome, or deletes the job.
+    func finishJob(id: Int64, status: JobStatus, deleteJob: Bool) async throws
+
+    /// Puts a running or failed job back in the queue, one attempt more; a running job with
+    /// an abort request fails instead. Nil values keep the job's own.
+    func retryJob(id: Int64, at date: Date, priority: Int?, queue: String?, lock: String?) async throws
+
+    /// Adds a worker; returns its id.
+    func registerWorker() async throws -> Int64
+
+    /// Removes a worker (its jobs keep their rows, without worker).
+    func unregisterWorker(id: Int64) async throws
+
+    /// Records a worker's sign of life.
+    func updateHeartbeat(workerID: Int64) async throws
+
+    /// Removes workers silent for longer than `seconds`; returns their ids.
+    func pruneStalledWorkers(olderThan seconds: Double) async throws -> [Int64]
+
+    /// Running jobs with an abort request.
+    func jobIDsToAbort(queue: String?) async throws -> [Int64]
+
+    // MARK: Administration
+
+    /// Cancels a waiting job (or deletes it), or asks a running job to abort; returns the
+    /// job's id, or nil when no job matched.
+    func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) async throws -> Int64?
+
+    /// A job's status; nil when there is no such job.
+    func jobStatus(id: Int64) async throws -> JobStatus?
+
+    /// The jobs passing `filter`, by id.
+    func listJobs(_ filter: JobFilter) async throws -> [Job]
+
+    /// Job counts per queue, task or lock, of the jobs passing `filter`, by name.
+    func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts]
+
+    /// Deletes jobs in `statuses` (of `queue`, if given) whose latest event is older than
+    /// `hours`; returns how many.
+    func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int
+
+    /// Running jobs whose worker is gone or silent for `secondsSinceHeartbeat`.
+    func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) async throws -> [Job]
+
+    /// The registered workers, by id.
+    func listWorkers() async throws -> [WorkerInfo]
+
+    /// Whether the database holds the schema.
+    func isSchemaApplied() async throws -> Bool
+}
+
+extension Connector {
+    /// Runs `body` with the connector open. Connectors that hold no resource just run it.
+    public func open<Result: Sendable>(during body: () async throws -> Result) async throws -> Result {
+        try await body()
+    }
+}

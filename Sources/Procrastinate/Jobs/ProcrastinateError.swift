@@ -1,0 +1,103 @@
+/// A job could not be deferred: another waiting job holds its queueing lock. Nothing was inserted.
+public struct AlreadyEnqueued: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The queueing lock in the way.
+    public var queueingLock: String
+
+    /// An error for `queueingLock`.
+    public init(queueingLock: String) {
+        self.queueingLock = queueingLock
+    }
+
+    public var description: String {
+        "Job cannot be enqueued: there is already a job in the queue with the queueing lock \(queueingLock)"
+    }
+}
+
+/// No task of that name is registered.
+public struct UnknownTask: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The name asked for.
+    public var name: String
+    /// The names registered (aliases included), sorted.
+    public var knownNames: [String]
+
+    public var description: String {
+        let known = knownNames.isEmpty ? "no task is registered" : "registered: \(knownNames.joined(separator: ", "))"
+        return "unknown task '\(name)' (\(known)); defer it with `configureTask(name:)` and allowUnknown, or register it"
+    }
+}
+
+/// A task name (or alias) is registered twice.
+public struct TaskAlreadyRegistered: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The name.
+    public var name: String
+
+    public var description: String {
+        "a task named '\(name)' is already registered; give it another name, or use a blueprint namespace"
+    }
+}
+
+/// A task of a blueprint was used before the blueprint was added to an app.
+public struct UnboundTask: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The task's name.
+    public var name: String
+
+    public var description: String {
+        "task '\(name)' belongs to a blueprint not added to an App yet: call app.add(blueprint) first"
+    }
+}
+
+/// A job's arguments do not fit its task.
+public struct ArgumentsError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The task.
+    public var taskName: String
+    /// Where in the arguments the problem is (`user.email`), empty for the whole.
+    public var codingPath: String
+    /// What is wrong.
+    public var reason: String
+    /// The JSON received (or produced).
+    public var json: String
+
+    public var description: String {
+        let place = codingPath.isEmpty ? "" : " at '\(codingPath)'"
+        return "arguments of task '\(taskName)'\(place): \(reason); received \(json)"
+    }
+}
+
+/// A queue name PostgreSQL cannot notify on (channel names end at 63 bytes, so queue names at 40).
+public struct InvalidQueueName: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The name.
+    public var name: String
+
+    /// The longest queue name in bytes: `procrastinate_queue_v1#` plus the name must fit in 63.
+    public static let maximumLength = 40
+
+    public var description: String {
+        "queue name '\(name)' is \(name.utf8.count) bytes long; PostgreSQL notifications allow at most \(Self.maximumLength)"
+    }
+
+    /// An error for `name`.
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// Throws when `name` is too long or empty.
+    public static func check(_ name: String) throws(InvalidQueueName) {
+        guard !name.isEmpty, name.utf8.count <= maximumLength else { throw InvalidQueueName(name: name) }
+    }
+}
+
+/// A request the job's state does not allow (finishing a job that is not running, …).
+public struct InvalidJobState: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The job.
+    public var jobID: Int64
+    /// What is wrong.
+    public var reason: String
+
+    /// An error about job `jobID`.
+    public init(jobID: Int64, reason: String) {
+        self.jobID = jobID
+        self.reason = reason
+    }
+
+    public var description: String { "job \(jobID): \(reason)" }
+}

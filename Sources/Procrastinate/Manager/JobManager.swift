@@ -1,0 +1,80 @@
+import Foundation
+
+/// Administration of jobs, queues and workers: what the `procrastinate` command line and the
+/// shell do, for application code.
+public struct JobManager: Sendable {
+    /// The database.
+    public let connector: any Connector
+
+    /// A manager working through `connector`.
+    public init(connector: any Connector) {
+        self.connector = connector
+    }
+
+    /// A job's status; nil when there is no such job.
+    public func status(of id: Int64) async throws -> JobStatus? {
+        try await connector.jobStatus(id: id)
+    }
+
+    /// One job; nil when there is no such job.
+    public func job(id: Int64) async throws -> Job? {
+        try await connector.listJobs(JobFilter(id: id)).first
+    }
+
+    /// The jobs passing `filter`, by id.
+    public func listJobs(_ filter: JobFilter = JobFilter()) async throws -> [Job] {
+        try await connector.listJobs(filter)
+    }
+
+    /// Job counts per queue, by name.
+    public func listQueues(_ filter: JobFilter = JobFilter()) async throws -> [JobCounts] {
+        try await connector.countJobs(by: .queue, filter)
+    }
+
+    /// Job counts per task, by name.
+    public func listTasks(_ filter: JobFilter = JobFilter()) async throws -> [JobCounts] {
+        try await connector.countJobs(by: .task, filter)
+    }
+
+    /// Job counts per lock (jobs without a lock left out), by name.
+    public func listLocks(_ filter: JobFilter = JobFilter()) async throws -> [JobCounts] {
+        try await connector.countJobs(by: .lock, filter)
+    }
+
+    /// Cancels a waiting job (deleting it with `delete`); with `abort`, also asks a running
+    /// job to stop. Returns whether a job matched.
+    @discardableResult
+    public func cancel(id: Int64, abort: Bool = false, delete: Bool = false) async throws -> Bool {
+        try await connector.cancelJob(id: id, abort: abort, deleteJob: delete) != nil
+    }
+
+    /// Puts a running or failed job back in the queue at `date` (now by default), one attempt
+    /// more, optionally with another priority, queue or lock.
+    public func retry(id: Int64, at date: Date = Date(), priority: Int? = nil, queue: String? = nil, lock: String? = nil) async throws {
+        try await connector.retryJob(id: id, at: date, priority: priority, queue: queue, lock: lock)
+    }
+
+    /// Deletes finished jobs whose latest event is older than `hours`: succeeded ones, and
+    /// the other final statuses asked for. Returns how many.
+    @discardableResult
+    public func deleteOldJobs(
+        olderThan hours: Double, queue: String? = nil, includeFailed: Bool = false, includeCancelled: Bool = false,
+        includeAborted: Bool = false
+    ) async throws -> Int {
+        var statuses: [JobStatus] = [.succeeded]
+        if includeFailed { statuses.append(.failed) }
+        if includeCancelled { statuses.append(.cancelled) }
+        if includeAborted { statuses.append(.aborted) }
+        return try await connector.deleteOldJobs(olderThan: hours, statuses: statuses, queue: queue)
+    }
+
+    /// Running jobs whose worker is gone or silent for `secondsSinceHeartbeat` (30 by default).
+    public func stalledJobs(secondsSinceHeartbeat: Double = 30, queue: String? = nil, taskName: String? = nil) async throws -> [Job] {
+        try await connector.stalledJobs(secondsSinceHeartbeat: secondsSinceHeartbeat, queue: queue, taskName: taskName)
+    }
+
+    /// The registered workers.
+    public func listWorkers() async throws -> [WorkerInfo] {
+        try await connector.listWorkers()
+    }
+}

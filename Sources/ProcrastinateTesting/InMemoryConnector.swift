@@ -1,0 +1,311 @@
+import Foundation
+import Procrastinate
+
+/// A ``Connector`` keeping jobs in memory, with the same semantics as the SQL schema, for
+/// tests of applications that defer and run jobs.
+///
+/// Unlike Python Procrastinate's fake, it applies the whole lock rule: a job waits while an
+/// earlier (or higher-priority) waiting job of its lock exists, not only while one runs.
+///
+/// ```swift
+/// let connector = InMemoryConnector()
+/// let app = App(connector: connector)
+/// ```
+public actor InMemoryConnector: Connector {
+    /// One row of `procrastinate_events`.
+    public struct Event: Sendable, Hashable {
+        /// The event's id.
+        public var id: Int64
+        /// Its job.
+        public var jobID: Int64
+        /// `deferred`, `started`, `succeeded`, …
+        public var type: String
+        /// When (for `scheduled`: the planned time).
+        public var at: Date?
+    }
+
+    private struct PeriodicDefer {
+        var taskName: String
+        var periodicID: String
+        var timestamp: Int64
+        var jobID: Int64?
+    }
+
+    public nonisolated let endpoint = "memory"
+
+    /// The jobs, by id.
+    public private(set) var jobs: [Int64: Job] = [:]
+    /// The events, in order.
+    public private(set) var events: [Event] = []
+    /// The workers and their last heartbeats.
+    public private(set) var workers: [Int64: Date] = [:]
+    private var periodicDefers: [PeriodicDefer] = []
+    private var lastJobID: Int64 = 0
+    private var lastEventID: Int64 = 0
+    private var lastWorkerID: Int64 = 0
+    private let clock: @Sendable () -> Date
+
+    /// An empty store; `clock` tells the time (injectable for tests of delays).
+    public init(clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.clock = clock
+    }
+
+    /// Forgets every job, event, worker and periodic deferral.
+    public func reset() {
+        jobs = [:]
+        events = []
+        workers = [:]
+        periodicDefers = []
+    }
+
+    // MARK: Deferring
+
+    public func deferJobs(_ newJobs: [NewJob]) throws -> [Int64] {
+        var waitingLocks = Set(jobs.values.filter { $0.status == .todo }.compactMap(\.queueingLock))
+        for job in newJobs {
+            try InvalidQueueName.check(job.queue)
+            if let key = job.queueingLock {
+                guard waitingLocks.insert(key).inserted else { throw AlreadyEnqueued(queueingLock: key) }
+            }
+        }
+        return newJobs.map(insert)
+    }
+
+    private func insert(_ new: NewJob) -> Int64 {
+        lastJobID += 1
+        let job = Job(
+            id: lastJobID, queue: new.queue, taskName: new.taskName, priority: new.priority, lock: new.lock,
+            queueingLock: new.queueingLock, arguments: new.arguments, scheduledAt: new.scheduledAt
+        )
+        jobs[job.id] = job
+        if let scheduledAt = job.scheduledAt {
+            record("scheduled", for: job.id, at: scheduledAt)
+        }
+        record("deferred", for: job.id)
+        return job.id
+    }
+
+    public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) throws -> Int64? {
+        let sameSchedule = { (entry: PeriodicDefer) in entry.taskName == job.taskName && entry.periodicID == periodicID }
+        guard !periodicDefers.contains(where: { sameSchedule($0) && $0.timestamp == timestamp }) else { return nil }
+        let id = try deferJobs([NewJob(
+            queue: job.queue, taskName: job.taskName, priority: job.priority, lock: job.lock,
+            queueingLock: job.queueingLock, arguments: job.arguments
+        )])[0]
+        periodicDefers.removeAll { sameSchedule($0) && $0.timestamp < timestamp }
+        periodicDefers.append(PeriodicDefer(taskName: job.taskName, periodicID: periodicID, timestamp: timestamp, jobID: id))
+        return id
+    }
+
+    // MARK: Working
+
+    public func fetchJob(queues: [String]?, workerID: Int64?) -> Job? {
+        let now = clock()
+        let candidates = jobs.values.filter { job in
+            job.status == .todo && (queues?.contains(job.queue) ?? true)
+                && (job.scheduledAt.map { $0 <= now } ?? true) && !isBlocked(job)
+        }
+        guard var job = candidates.min(by: { ($0.priority, -$0.id) > ($1.priority, -$1.id) }) else { return nil }
+        job.status = .doing
+        job.workerID = workerID
+        jobs[job.id] = job
+        record("started", for: job.id)
+        return job
+    }
+
+    /// The lock rule of `procrastinate_fetch_job_v2`: another job of the same lock running,
+    /// or waiting ahead (higher priority, or same priority and lower id), blocks `job`.
+    private func isBlocked(_ job: Job) -> Bool {
+        guard let lock = job.lock else { return false }
+        return jobs.values.contains { other in
+            other.id != job.id && other.lock == lock
+                && (other.status == .doing
+                    || (other.status == .todo
+                        && (other.priority > job.priority || (other.priority == job.priority && other.id < job.id))))
+        }
+    }
+
+    public func finishJob(id: Int64, status: JobStatus, deleteJob: Bool) throws {
+        guard [.succeeded, .failed, .aborted].contains(status) else {
+            throw InvalidJobState(jobID: id, reason: #"End status should be either "succeeded", "failed" or "aborted" (job id: \#(id))"#)
+        }
+        guard var job = jobs[id], job.status == .todo || job.status == .doing else {
+            throw InvalidJobState(jobID: id, reason: #"Job was not found or not in "doing" or "todo" status (job id: \#(id))"#)
+        }
+        if deleteJob {
+            delete(id)
+            return
+        }
+        let previous = job.status
+        if previous == .doing { job.attempts += 1 }
+        job.abortRequested = false
+        job.status = status
+        jobs[id] = job
+        recordTransition(of: id, from: previous, to: status)
+    }
+
+    public func retryJob(id: Int64, at date: Date, priority: Int?, queue: String?, lock: String?) throws {
+        guard var job = jobs[id], job.status == .doing || job.status == .failed else {
+            throw InvalidJobState(jobID: id, reason: "Job was not found or has an invalid status to retry (job id: \(id))")
+        }
+        let previous = job.status
+        if previous == .doing && job.abortRequested {
+            job.status = .failed
+        } else {
+            if let queue { try InvalidQueueName.check(queue) }
+            job.status = .todo
+            job.attempts += 1
+            job.scheduledAt = date
+            job.priority = priority ?? job.priority
+            job.queue = queue ?? job.queue
+            job.lock = lock ?? job.lock
+            job.abortRequested = false
+            record("scheduled", for: id, at: date)
+        }
+        jobs[id] = job
+        recordTransition(of: id, from: previous, to: job.status)
+    }
+
+    public func registerWorker() -> Int64 {
+        lastWorkerID += 1
+        workers[lastWorkerID] = clock()
+        return lastWorkerID
+    }
+
+    public func unregisterWorker(id: Int64) {
+        removeWorkers([id])
+    }
+
+    public func updateHeartbeat(workerID: Int64) {
+        if workers[workerID] != nil { workers[workerID] = clock() }
+    }
+
+    public func pruneStalledWorkers(olderThan seconds: Double) -> [Int64] {
+        let limit = clock().addingTimeInterval(-seconds)
+        let stalled = workers.filter { $0.value < limit }.map(\.key).sorted()
+        removeWorkers(stalled)
+        return stalled
+    }
+
+    private func removeWorkers(_ ids: [Int64]) {
+        for id in ids {
+            workers[id] = nil
+            for (jobID, job) in jobs where job.workerID == id {
+                jobs[jobID]?.workerID = nil
+            }
+        }
+    }
+
+    public func jobIDsToAbort(queue: String?) -> [Int64] {
+        jobs.values.filter { $0.status == .doing && $0.abortRequested && (queue == nil || $0.queue == queue) }
+            .map(\.id).sorted()
+    }
+
+    // MARK: Administration
+
+    public func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) -> Int64? {
+        guard var job = jobs[id] else { return nil }
+        if deleteJob, job.status == .todo {
+            delete(id)
+            return id
+        }
+        if abort, job.status == .todo || job.status == .doing {
+            let previous = job.status
+            job.abortRequested = true
+            if previous == .todo { job.status = .cancelled }
+            jobs[id] = job
+            record("abort_requested", for: id)
+            recordTransition(of: id, from: previous, to: job.status)
+            return id
+        }
+        guard !abort, job.status == .todo else { return nil }
+        job.status = .cancelled
+        jobs[id] = job
+        recordTransition(of: id, from: .todo, to: .cancelled)
+        return id
+    }
+
+    public func jobStatus(id: Int64) -> JobStatus? {
+        jobs[id]?.status
+    }
+
+    public func listJobs(_ filter: JobFilter) -> [Job] {
+        jobs.values.filter(filter.matches).sorted { $0.id < $1.id }
+    }
+
+    public func countJobs(by grouping: JobGrouping, _ filter: JobFilter) -> [JobCounts] {
+        var counts: [String: [JobStatus: Int]] = [:]
+        var criteria = filter
+        criteria.id = nil
+        criteria.queueingLock = nil
+        criteria.workerID = nil
+        for job in jobs.values where criteria.matches(job) {
+            let name: String? = switch grouping {
+            case .queue: job.queue
+            case .task: job.taskName
+            case .lock: job.lock
+            }
+            guard let name else { continue }
+            counts[name, default: [:]][job.status, default: 0] += 1
+        }
+        return counts.keys.sorted().map { JobCounts(name: $0, byStatus: counts[$0]!) }
+    }
+
+    public func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) -> Int {
+        let limit = clock().addingTimeInterval(-hours * 3600)
+        var latest: [Int64: Date] = [:]
+        for event in events {
+            if let at = event.at { latest[event.jobID] = max(latest[event.jobID] ?? at, at) }
+        }
+        let old = jobs.values.filter { job in
+            statuses.contains(job.status) && (queue == nil || job.queue == queue) && (latest[job.id].map { $0 < limit } ?? false)
+        }
+        old.forEach { delete($0.id) }
+        return old.count
+    }
+
+    public func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) -> [Job] {
+        let limit = clock().addingTimeInterval(-secondsSinceHeartbeat)
+        return jobs.values.filter { job in
+            job.status == .doing && (queue == nil || job.queue == queue) && (taskName == nil || job.taskName == taskName)
+                && (job.workerID.map { workers[$0].map { $0 < limit } ?? false } ?? true)
+        }
+        .sorted { $0.id < $1.id }
+    }
+
+    public func listWorkers() -> [WorkerInfo] {
+        workers.map { WorkerInfo(id: $0.key, lastHeartbeat: $0.value) }.sorted { $0.id < $1.id }
+    }
+
+    public func isSchemaApplied() -> Bool { true }
+
+    // MARK: Bookkeeping
+
+    private func delete(_ id: Int64) {
+        jobs[id] = nil
+        events.removeAll { $0.jobID == id }
+        for index in periodicDefers.indices where periodicDefers[index].jobID == id {
+            periodicDefers[index].jobID = nil
+        }
+    }
+
+    private func record(_ type: String, for jobID: Int64, at: Date? = nil) {
+        lastEventID += 1
+        events.append(Event(id: lastEventID, jobID: jobID, type: type, at: at ?? clock()))
+    }
+
+    /// The event the status trigger writes for a transition, if any.
+    private func recordTransition(of jobID: Int64, from old: JobStatus, to new: JobStatus) {
+        let type: String? = switch (old, new) {
+        case (.todo, .doing): "started"
+        case (.doing, .todo): "deferred_for_retry"
+        case (.doing, .failed): "failed"
+        case (.doing, .succeeded): "succeeded"
+        case (.todo, .cancelled), (.todo, .failed), (.todo, .succeeded): "cancelled"
+        case (.doing, .aborted): "aborted"
+        case (.failed, .todo): "retried"
+        default: nil
+        }
+        if let type { record(type, for: jobID) }
+    }
+}
