@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(
             name: "ProcrastinateTests",
             dependencies: ["Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "Cron"],
+            exclude: ["Python"],
             swiftSettings: swiftSettings
         ),
     ]
