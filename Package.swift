@@ -51,6 +51,7 @@ let package = Package(
             path: "Sources/EmbedSQLPlugin"
         ),
 
+        .executableTarget(name: "Quickstart", dependencies: ["Procrastinate"], path: "examples/Quickstart", swiftSettings: swiftSettings),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
         .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),

@@ -80,7 +80,10 @@ public final class App: TaskRegistrar {
 
     /// Runs `body` with the connector open (a ``PostgresConnector`` owning its pool starts and
     /// stops it).
-    public func run<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
-        try await connector.open(during: body)
+    public func run<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        try await connector.open(isolation: isolation, during: body)
     }
 }

@@ -10,7 +10,10 @@ public protocol Connector: Sendable {
     var endpoint: String { get }
 
     /// Runs `body` with the connector open: connections made, closed afterwards.
-    func open<Result: Sendable>(during body: () async throws -> Result) async throws -> Result
+    func open<Result: Sendable>(
+        isolation: isolated (any Actor)?,
+        during body: () async throws -> Result
+    ) async throws -> Result
 
     // MARK: Deferring
 
@@ -81,7 +84,10 @@ public protocol Connector: Sendable {
 
 extension Connector {
     /// Runs `body` with the connector open. Connectors that hold no resource just run it.
-    public func open<Result: Sendable>(during body: () async throws -> Result) async throws -> Result {
+    public func open<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        during body: () async throws -> Result
+    ) async throws -> Result {
         try await body()
     }
 }

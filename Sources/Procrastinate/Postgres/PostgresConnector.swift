@@ -37,11 +37,14 @@ public final class PostgresConnector: Sendable {
     /// before `body` it checks that the database accepts a connection, failing at once with a
     /// ``DatabaseError`` naming `host:port/database` otherwise (rather than waiting for the
     /// pool's retries).
-    public func run<Result: Sendable>(_ body: (PostgresConnector) async throws -> Result) async throws -> Result {
+    public func run<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnector) async throws -> Result
+    ) async throws -> Result {
         guard let settings else {
             return try await body(self)
         }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self, isolation: isolation) { group in
             group.addTask { await self.client.run() }
             defer { group.cancelAll() }
             try await checkReachable(settings)
@@ -49,8 +52,11 @@ public final class PostgresConnector: Sendable {
         }
     }
 
-    public func open<Result: Sendable>(during body: () async throws -> Result) async throws -> Result {
-        try await run { _ in try await body() }
+    public func open<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        during body: () async throws -> Result
+    ) async throws -> Result {
+        try await run(isolation: isolation) { _ in try await body() }
     }
 
     /// Runs `body` on one connection of the pool, describing database errors in words.

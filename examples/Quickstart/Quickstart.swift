@@ -1,0 +1,56 @@
+// The quickstart: define tasks, defer jobs, look at them.
+//
+//   scripts/demo                       # with a throwaway PostgreSQL
+//   PROCRASTINATE_DATABASE_URL=postgresql://… swift run Quickstart
+import Foundation
+import Procrastinate
+
+/// Arguments of the `sum` task: the JSON object `{"a": 3, "b": 5}` in the database, as a
+/// Python caller's `sum.defer(a=3, b=5)` writes it.
+struct Sum: Codable, Sendable {
+    var a: Int
+    var b: Int
+}
+
+struct SendEmail: Codable, Sendable {
+    var to: String
+    var subject: String
+}
+
+@main
+enum Quickstart {
+    static func main() async throws {
+        let settings = try ConnectionSettings.resolve(url: nil)
+        let app = App(connector: PostgresConnector(settings: settings))
+
+        let sum = try app.task("sum", queue: "math") { (arguments: Sum, context: JobContext) in
+            print("job \(context.job.id): \(arguments.a) + \(arguments.b) = \(arguments.a + arguments.b)")
+        }
+        let sendEmail = try app.task("send_email", queue: "emails") { (email: SendEmail) in
+            print("sending '\(email.subject)' to \(email.to)")
+        }
+
+        try await app.run {
+            print("Deferring jobs to \(settings.endpoint)")
+            let first = try await sum.defer(Sum(a: 3, b: 5))
+            // Jobs sharing a lock run one at a time, in order.
+            let locked = try await sendEmail.configure(lock: "user:42").defer(SendEmail(to: "ada@example.com", subject: "Welcome"))
+            // Not before an hour from now.
+            let later = try await sum.configure(scheduleIn: .seconds(3600)).defer(Sum(a: 1, b: 2))
+            // Several jobs in one statement.
+            let batch = try await sum.batchDefer([Sum(a: 10, b: 20), Sum(a: 30, b: 40)])
+            print("Deferred jobs \(([first, locked, later] + batch).map(String.init).joined(separator: ", "))")
+
+            print("\nJobs:")
+            for job in try await app.jobManager.listJobs() {
+                let scheduled = job.scheduledAt.map { " scheduled at \($0)" } ?? ""
+                let lock = job.lock.map { " lock=\($0)" } ?? ""
+                print("  #\(job.id) \(job.taskName) on \(job.queue) - [\(job.status.rawValue)] args=\(job.arguments)\(lock)\(scheduled)")
+            }
+            print("\nQueues:")
+            for queue in try await app.jobManager.listQueues() {
+                print("  \(queue.name): \(queue.total) jobs (todo: \(queue[.todo]))")
+            }
+        }
+    }
+}
