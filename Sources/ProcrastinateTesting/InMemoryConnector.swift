@@ -11,7 +11,7 @@ import Procrastinate
 /// let connector = InMemoryConnector()
 /// let app = App(connector: connector)
 /// ```
-public actor InMemoryConnector: Connector {
+public actor InMemoryConnector: NotifyingConnector {
     /// One row of `procrastinate_events`.
     public struct Event: Sendable, Hashable {
         /// The event's id.
@@ -44,6 +44,7 @@ public actor InMemoryConnector: Connector {
     private var lastEventID: Int64 = 0
     private var lastWorkerID: Int64 = 0
     private let clock: @Sendable () -> Date
+    private var listeners: [UUID: (queues: [String]?, notify: @Sendable (JobNotification) -> Void)] = [:]
 
     /// An empty store; `clock` tells the time (injectable for tests of delays).
     public init(clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -68,7 +69,11 @@ public actor InMemoryConnector: Connector {
                 guard waitingLocks.insert(key).inserted else { throw AlreadyEnqueued(queueingLock: key) }
             }
         }
-        return newJobs.map(insert)
+        let ids = newJobs.map(insert)
+        for (job, id) in zip(newJobs, ids) {
+            notify(.jobInserted(jobID: id), queue: job.queue)
+        }
+        return ids
     }
 
     private func insert(_ new: NewJob) -> Int64 {
@@ -201,6 +206,18 @@ public actor InMemoryConnector: Connector {
             .map(\.id).sorted()
     }
 
+    public func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) throws -> Bool {
+        guard stalledJobs(secondsSinceHeartbeat: seconds, queue: nil, taskName: nil).contains(where: { $0.id == id }) else {
+            return false
+        }
+        if let decision {
+            try retryJob(id: id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock)
+        } else {
+            try finishJob(id: id, status: .failed, deleteJob: false)
+        }
+        return true
+    }
+
     // MARK: Administration
 
     public func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) -> Int64? {
@@ -211,11 +228,15 @@ public actor InMemoryConnector: Connector {
         }
         if abort, job.status == .todo || job.status == .doing {
             let previous = job.status
+            let alreadyRequested = job.abortRequested
             job.abortRequested = true
             if previous == .todo { job.status = .cancelled }
             jobs[id] = job
             record("abort_requested", for: id)
             recordTransition(of: id, from: previous, to: job.status)
+            if previous == .doing, !alreadyRequested {
+                notify(.abortRequested(jobID: id), queue: job.queue)
+            }
             return id
         }
         guard !abort, job.status == .todo else { return nil }
@@ -278,6 +299,27 @@ public actor InMemoryConnector: Connector {
     }
 
     public func isSchemaApplied() -> Bool { true }
+
+    // MARK: Notifications
+
+    public func listen(
+        queues: [String]?, onReady: @escaping @Sendable () -> Void,
+        onNotification: @escaping @Sendable (JobNotification) -> Void
+    ) async throws {
+        let id = UUID()
+        listeners[id] = (queues, onNotification)
+        onReady()
+        defer { listeners[id] = nil }
+        // Listen until cancelled.
+        let waiter = AsyncStream<Never> { _ in }
+        for await _ in waiter {}
+    }
+
+    private func notify(_ notification: JobNotification, queue: String) {
+        for listener in listeners.values where listener.queues?.contains(queue) ?? true {
+            listener.notify(notification)
+        }
+    }
 
     // MARK: Bookkeeping
 

@@ -28,12 +28,22 @@ public struct JobContext: Sendable {
         job: Job, workerName: String = "worker", workerQueues: [String]? = nil, startedAt: Date = Date(),
         additionalContext: [String: String] = [:]
     ) {
+        self.init(
+            job: job, workerName: workerName, workerQueues: workerQueues, startedAt: startedAt,
+            additionalContext: additionalContext, abortState: AbortState()
+        )
+    }
+
+    init(
+        job: Job, workerName: String, workerQueues: [String]?, startedAt: Date, additionalContext: [String: String],
+        abortState: AbortState
+    ) {
         self.job = job
         self.workerName = workerName
         self.workerQueues = workerQueues
         self.startedAt = startedAt
         self.additionalContext = additionalContext
-        self.abortState = AbortState()
+        self.abortState = abortState
     }
 
     /// Why the job is asked to stop, if it is.
@@ -47,16 +57,20 @@ public struct JobContext: Sendable {
 /// The abort request of a running job, shared by its context and its worker.
 final class AbortState: Sendable {
     private let storage = Mutex<AbortReason?>(nil)
+    /// Sent when an abort is requested.
+    let requested = Signal()
 
     var reason: AbortReason? { storage.withLock { $0 } }
 
     /// Records `reason` unless one was recorded before; returns whether it was.
     @discardableResult
     func request(_ reason: AbortReason) -> Bool {
-        storage.withLock { current in
+        let recorded = storage.withLock { current in
             guard current == nil else { return false }
             current = reason
             return true
         }
+        if recorded { requested.send() }
+        return recorded
     }
 }

@@ -53,6 +53,11 @@ public protocol Connector: Sendable {
     /// Running jobs with an abort request.
     func jobIDsToAbort(queue: String?) async throws -> [Int64]
 
+    /// If job `id` is still running for a worker that is gone or silent for `seconds`,
+    /// retries it as `decision` says (or fails it when nil) and returns true; otherwise
+    /// changes nothing and returns false. Safe when many workers try at once: one succeeds.
+    func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) async throws -> Bool
+
     // MARK: Administration
 
     /// Cancels a waiting job (or deletes it), or asks a running job to abort; returns the
@@ -90,4 +95,43 @@ extension Connector {
     ) async throws -> Result {
         try await body()
     }
+}
+
+/// What a LISTENing worker hears: the NOTIFY payloads of the schema's triggers.
+public enum JobNotification: Sendable, Hashable {
+    /// A job was deferred (`{"type" : "job_inserted", "job_id" : 42}`).
+    case jobInserted(jobID: Int64)
+    /// A running job was asked to abort (`{"type" : "abort_job_requested", "job_id" : 42}`).
+    case abortRequested(jobID: Int64)
+
+    /// The notification a trigger's payload stands for, if it is one.
+    public init?(payload: String) {
+        struct Payload: Decodable {
+            var type: String
+            var job_id: Int64
+        }
+        guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
+        switch decoded.type {
+        case "job_inserted": self = .jobInserted(jobID: decoded.job_id)
+        case "abort_job_requested": self = .abortRequested(jobID: decoded.job_id)
+        default: return nil
+        }
+    }
+
+    /// The channels a worker of `queues` (nil: every queue) listens on.
+    public static func channels(for queues: [String]?) -> [String] {
+        queues.map { $0.map { "procrastinate_queue_v1#\($0)" } } ?? ["procrastinate_any_queue_v1"]
+    }
+}
+
+/// A connector that can tell a worker about new jobs and abort requests as they happen.
+public protocol NotifyingConnector: Connector {
+    /// Listens for the notifications of `queues` (nil: every queue) until cancelled, calling
+    /// `onReady` once listening and `onNotification` for each notification.
+    ///
+    /// - Throws: when the listening connection fails; the caller reconnects.
+    func listen(
+        queues: [String]?, onReady: @escaping @Sendable () -> Void,
+        onNotification: @escaping @Sendable (JobNotification) -> Void
+    ) async throws
 }

@@ -117,6 +117,34 @@ extension PostgresConnector: Connector {
         }
     }
 
+    public func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) async throws -> Bool {
+        // One statement: lock the row if it is still stalled (a row another recoverer holds is
+        // skipped), then retry or fail it through the schema's own functions.
+        try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                WITH stalled AS (
+                    SELECT job.id FROM procrastinate_jobs AS job
+                    WHERE job.id = \(id) AND job.status = 'doing'
+                      AND (job.worker_id IS NULL OR EXISTS (
+                          SELECT FROM procrastinate_workers AS worker
+                          WHERE worker.id = job.worker_id
+                            AND worker.last_heartbeat < now() - make_interval(secs => \(seconds))))
+                    FOR UPDATE OF job SKIP LOCKED
+                )
+                SELECT CASE WHEN \(decision != nil)
+                    THEN procrastinate_retry_job_v2(stalled.id, \(decision?.retryAt), \(decision?.priority.map { Int32(clamping: $0) }),
+                                                    \(decision?.queue), \(decision?.lock))::text
+                    ELSE procrastinate_finish_job_v1(stalled.id, 'failed', false)::text
+                END
+                FROM stalled
+                """,
+                logger: logger
+            )
+            return try await rows.decode(String?.self).all().count == 1
+        }
+    }
+
     // MARK: Administration
 
     public func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) async throws -> Int64? {

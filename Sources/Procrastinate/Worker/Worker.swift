@@ -1,0 +1,280 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Fetches jobs and runs them, at most `concurrency` at a time: a swift-service-lifecycle
+/// `Service`, so it runs in a `ServiceGroup` beside an HTTP server or a `PostgresClient`, and
+/// stops gracefully with it.
+///
+/// ```swift
+/// let worker = Worker(app: app, options: WorkerOptions(queues: ["emails"], concurrency: 10))
+/// let group = ServiceGroup(services: [postgresClient, worker], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// It wakes up on NOTIFY (one dedicated listening connection, reconnected with backoff) and
+/// polls as a fallback. On a graceful shutdown it stops fetching, lets running jobs finish for
+/// `shutdownGracefulTimeout`, then aborts them (reason: shutdown). It registers itself,
+/// sends heartbeats, and recovers the jobs of workers that stopped sending theirs.
+public final class Worker: Service, CustomStringConvertible {
+    /// The app whose tasks the worker runs.
+    public let app: App
+    /// How it runs.
+    public let options: WorkerOptions
+    let logger: Logger
+    let metrics: WorkerMetrics
+    private let state = Mutex(State())
+    /// Sent when a job may be waiting: a notification, a stop request.
+    private let wake = Signal()
+    /// Sent when a running job ended.
+    private let jobEnded = Signal()
+
+    private struct State {
+        var stopRequested = false
+        var workerID: Int64?
+        var running: [Int64: AbortState] = [:]
+    }
+
+    /// A worker for `app`'s tasks.
+    public init(app: App, options: WorkerOptions = WorkerOptions()) {
+        self.app = app
+        self.options = options
+        var logger = app.logger
+        logger[metadataKey: "worker"] = "\(options.name)"
+        self.logger = logger
+        self.metrics = WorkerMetrics()
+    }
+
+    public var description: String { "Worker(\(options.name))" }
+
+    /// The worker's row in `procrastinate_workers`, while it runs.
+    public var workerID: Int64? { state.withLock { $0.workerID } }
+
+    /// The ids of the jobs running now.
+    public var runningJobIDs: [Int64] { state.withLock { $0.running.keys.sorted() } }
+
+    /// Runs until stopped: by a graceful shutdown of its service group, by ``stop()``, by
+    /// cancellation, or (with `wait: false`) when no job can be fetched.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await work()
+        } onGracefulShutdown: { [self] in
+            stop()
+        }
+    }
+
+    /// Stops fetching; running jobs finish (up to the graceful timeout) and the worker returns.
+    public func stop() {
+        let first = state.withLock { state in
+            defer { state.stopRequested = true }
+            return !state.stopRequested
+        }
+        if first {
+            logger.info("Stop requested", metadata: ["action": "stopping_worker"])
+        }
+        wake.send()
+        jobEnded.send()
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopRequested } }
+
+    private func work() async throws {
+        let connector = app.connector
+        let pruned = try await connector.pruneStalledWorkers(olderThan: options.stalledWorkerTimeout.seconds)
+        if !pruned.isEmpty {
+            logger.info("Pruned stalled workers \(pruned)", metadata: ["action": "prune_stalled_workers"])
+        }
+        let workerID = try await connector.registerWorker()
+        state.withLock { $0.workerID = workerID }
+        let queues = options.queues.map { $0.joined(separator: ", ") } ?? "all queues"
+        logger.info(
+            "Starting worker on \(queues)",
+            metadata: ["action": "start_worker", "worker_id": "\(workerID)", "concurrency": "\(options.concurrency)"]
+        )
+
+        await withTaskGroup(of: Void.self) { sideTasks in
+            sideTasks.addTask { await self.sendHeartbeats(workerID: workerID) }
+            if options.listenNotify, let notifying = connector as? any NotifyingConnector {
+                sideTasks.addTask { await self.listen(notifying) }
+            }
+            sideTasks.addTask { await self.pollAbortRequests() }
+            if let threshold = options.stalledJobRecoveryThreshold {
+                sideTasks.addTask { await self.recoverStalledJobs(threshold: threshold) }
+            }
+            await withTaskGroup(of: Void.self) { jobs in
+                await fetchJobs(workerID: workerID, into: &jobs)
+                await finishRunningJobs(&jobs)
+            }
+            sideTasks.cancelAll()
+        }
+
+        // Unregistering must happen even when the worker was cancelled.
+        let unregistered = await Task { try await connector.unregisterWorker(id: workerID) }.result
+        if case .failure(let error) = unregistered {
+            logger.warning("Could not unregister the worker: \(error)", metadata: ["action": "stop_worker"])
+        }
+        state.withLock { $0.workerID = nil }
+        logger.info("Stopped worker", metadata: ["action": "stop_worker", "worker_id": "\(workerID)"])
+    }
+
+    // MARK: Fetching
+
+    private func fetchJobs(workerID: Int64, into jobs: inout TaskGroup<Void>) async {
+        var failures = 0
+        while !isStopping && !Task.isCancelled {
+            if state.withLock({ $0.running.count }) >= options.concurrency {
+                await jobEnded.wait(upTo: .seconds(1))
+                continue
+            }
+            let job: Job?
+            do {
+                job = try await app.connector.fetchJob(queues: options.queues, workerID: workerID)
+                failures = 0
+            } catch {
+                failures += 1
+                logger.error("Fetching a job failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                await wake.wait(upTo: min(options.fetchJobPollingInterval, .milliseconds(100 << min(failures, 6))))
+                continue
+            }
+            guard let job else {
+                if !options.wait { break }
+                await wake.wait(upTo: options.fetchJobPollingInterval)
+                continue
+            }
+            let abort = AbortState()
+            state.withLock { $0.running[job.id] = abort }
+            jobs.addTask {
+                await JobRun(worker: self, job: job, abort: abort).run()
+                self.state.withLock { _ = $0.running.removeValue(forKey: job.id) }
+                self.jobEnded.send()
+            }
+        }
+    }
+
+    /// After fetching stopped: running jobs finish, aborted when the graceful timeout passes
+    /// or at once when the worker was cancelled.
+    private func finishRunningJobs(_ jobs: inout TaskGroup<Void>) async {
+        if Task.isCancelled {
+            abortRunningJobs(.shutdown)
+        } else if let timeout = options.shutdownGracefulTimeout, isStopping {
+            let deadline = ContinuousClock.now + timeout
+            while state.withLock({ !$0.running.isEmpty }), ContinuousClock.now < deadline, !Task.isCancelled {
+                await jobEnded.wait(upTo: deadline - ContinuousClock.now)
+            }
+            abortRunningJobs(.shutdown)
+        }
+        await jobs.waitForAll()
+    }
+
+    private func abortRunningJobs(_ reason: AbortReason) {
+        let running = state.withLock { $0.running }
+        for (id, abort) in running where abort.request(reason) {
+            logger.info("Aborting job \(id) (\(reason.rawValue))", metadata: ["action": "abort_job", "job_id": "\(id)"])
+        }
+    }
+
+    /// Asks a running job to abort; returns whether it runs here.
+    @discardableResult
+    func requestAbort(ofJob id: Int64) -> Bool {
+        guard let abort = state.withLock({ $0.running[id] }) else { return false }
+        if abort.request(.userRequest) {
+            logger.info("Aborting job \(id) on request", metadata: ["action": "abort_job", "job_id": "\(id)"])
+        }
+        return true
+    }
+
+    // MARK: Side tasks
+
+    private func sendHeartbeats(workerID: Int64) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.updateHeartbeatInterval)
+            guard !Task.isCancelled else { return }
+            do {
+                try await app.connector.updateHeartbeat(workerID: workerID)
+            } catch {
+                logger.warning("Heartbeat failed: \(error)", metadata: ["action": "heartbeat_failed"])
+            }
+        }
+    }
+
+    /// Listens for notifications, reconnecting with backoff; after each (re)connection a fetch
+    /// pass runs, since notifications sent meanwhile are lost.
+    private func listen(_ connector: any NotifyingConnector) async {
+        var backoff = Duration.milliseconds(500)
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            do {
+                try await connector.listen(queues: options.queues) { [wake] in
+                    wake.send()
+                } onNotification: { [self] notification in
+                    switch notification {
+                    case .jobInserted: wake.send()
+                    case .abortRequested(let id): requestAbort(ofJob: id)
+                    }
+                }
+            } catch {
+                logger.warning("Listening for notifications failed, reconnecting in \(backoff): \(error)", metadata: ["action": "listen_failed"])
+            }
+            guard !Task.isCancelled else { return }
+            if ContinuousClock.now - started > .seconds(30) { backoff = .milliseconds(500) }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(30))
+        }
+    }
+
+    /// Asks the database for abort requests while jobs run (notifications may be off or lost).
+    private func pollAbortRequests() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.abortJobPollingInterval)
+            guard !Task.isCancelled, state.withLock({ !$0.running.isEmpty }) else { continue }
+            do {
+                for id in try await app.connector.jobIDsToAbort(queue: nil) {
+                    requestAbort(ofJob: id)
+                }
+            } catch {
+                logger.warning("Polling for abort requests failed: \(error)", metadata: ["action": "poll_jobs_to_abort_error"])
+            }
+        }
+    }
+
+    /// Retries (or fails) the running jobs of workers gone or silent for `threshold`.
+    private func recoverStalledJobs(threshold: Duration) async {
+        let interval = max(min(threshold / 2, .seconds(60)), .milliseconds(200))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard !Task.isCancelled else { return }
+            do {
+                for job in try await app.connector.stalledJobs(secondsSinceHeartbeat: threshold.seconds, queue: nil, taskName: nil) {
+                    let policy = app.task(named: job.taskName)?.options.retry
+                    let decision = policy?.retryDecision(for: JobStalled(), attempts: job.attempts, now: Date())
+                    guard try await app.connector.recoverStalledJob(id: job.id, staleAfter: threshold.seconds, decision: decision) else {
+                        continue
+                    }
+                    logger.warning(
+                        "Recovered stalled job \(job.callString): \(decision == nil ? "failed" : "retried")",
+                        metadata: ["action": "recover_stalled_job", "job_id": "\(job.id)", "task": "\(job.taskName)"]
+                    )
+                }
+            } catch {
+                logger.warning("Recovering stalled jobs failed: \(error)", metadata: ["action": "recover_stalled_jobs_error"])
+            }
+        }
+    }
+}
+
+extension App {
+    /// Runs a worker until SIGINT or SIGTERM (or, with `wait: false`, until the queues are
+    /// empty), with the connector open.
+    public func runWorker(_ options: WorkerOptions = WorkerOptions()) async throws {
+        try await run {
+            let worker = Worker(app: self, options: options)
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// How a worker runs; the defaults are Procrastinate's.
+public struct WorkerOptions: Sendable {
+    /// What happens to a job's row when it ends.
+    public enum DeleteJobs: String, Sendable, CaseIterable {
+        /// Keep every row, with its final status.
+        case never
+        /// Delete the rows of succeeded jobs.
+        case successful
+        /// Delete every finished row.
+        case always
+    }
+
+    /// Queues to fetch from (nil: every queue).
+    public var queues: [String]?
+    /// The worker's name, in logs and job contexts.
+    public var name: String
+    /// Jobs run at the same time, at most.
+    public var concurrency: Int
+    /// False: stop as soon as no job can be fetched (and the running ones ended).
+    public var wait: Bool
+    /// Longest sleep between two fetches when idle (notifications wake it sooner).
+    public var fetchJobPollingInterval: Duration
+    /// How often running jobs are checked for abort requests (notifications are sooner).
+    public var abortJobPollingInterval: Duration
+    /// Whether to LISTEN for new jobs and abort requests.
+    public var listenNotify: Bool
+    /// What happens to finished jobs' rows.
+    public var deleteJobs: DeleteJobs
+    /// After a stop request, how long running jobs may finish before they are aborted (nil:
+    /// as long as they take).
+    public var shutdownGracefulTimeout: Duration?
+    /// Values given to every job's context.
+    public var additionalContext: [String: String]
+    /// How often the worker records its heartbeat.
+    public var updateHeartbeatInterval: Duration
+    /// At start, workers silent for longer are removed.
+    public var stalledWorkerTimeout: Duration
+    /// Running jobs whose worker is gone or silent for this long are retried (or failed, per
+    /// their task's retry strategy); nil turns recovery off.
+    public var stalledJobRecoveryThreshold: Duration?
+    /// Middleware around every job, outermost first.
+    public var middleware: [any JobMiddleware]
+
+    /// Options; every one has Procrastinate's default.
+    public init(
+        queues: [String]? = nil, name: String = "worker", concurrency: Int = 1, wait: Bool = true,
+        fetchJobPollingInterval: Duration = .seconds(5), abortJobPollingInterval: Duration = .seconds(5),
+        listenNotify: Bool = true, deleteJobs: DeleteJobs = .never, shutdownGracefulTimeout: Duration? = nil,
+        additionalContext: [String: String] = [:], updateHeartbeatInterval: Duration = .seconds(10),
+        stalledWorkerTimeout: Duration = .seconds(30), stalledJobRecoveryThreshold: Duration? = .seconds(300),
+        middleware: [any JobMiddleware] = []
+    ) {
+        self.queues = queues
+        self.name = name
+        self.concurrency = concurrency
+        self.wait = wait
+        self.fetchJobPollingInterval = fetchJobPollingInterval
+        self.abortJobPollingInterval = abortJobPollingInterval
+        self.listenNotify = listenNotify
+        self.deleteJobs = deleteJobs
+        self.shutdownGracefulTimeout = shutdownGracefulTimeout
+        self.additionalContext = additionalContext
+        self.updateHeartbeatInterval = updateHeartbeatInterval
+        self.stalledWorkerTimeout = stalledWorkerTimeout
+        self.stalledJobRecoveryThreshold = stalledJobRecoveryThreshold
+        self.middleware = middleware
+    }
+}
+
+/// Code around the run of a job: tracing, logging, database sessions, rate limits…
+///
+/// ```swift
+/// struct Timing: JobMiddleware {
+///     func run(_ context: JobContext, next: (JobContext) async throws -> Void) async throws {
+///         let start = ContinuousClock.now
+///         defer { print(context.job.taskName, ContinuousClock.now - start) }
+///         try await next(context)
+///     }
+/// }
+/// ```
+public protocol JobMiddleware: Sendable {
+    /// Runs the job by calling `next`, with whatever it adds around it.
+    func run(_ context: JobContext, next: (JobContext) async throws -> Void) async throws
+}
+
+/// Thrown by a task to ask for its job to run again, whatever its retry strategy says.
+///
+/// ```swift
+/// throw RetryJob(in: .seconds(30))
+/// ```
+public struct RetryJob: Error, Sendable {
+    /// When and how.
+    public var decision: RetryDecision
+
+    /// Retry after `delay`, with the changes given.
+    public init(in delay: Duration = .zero, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
+        decision = RetryDecision(retryIn: delay, priority: priority, queue: queue, lock: lock)
+    }
+
+    /// Retry at `date`, with the changes given.
+    public init(at date: Date, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
+        decision = RetryDecision(retryAt: date, priority: priority, queue: queue, lock: lock)
+    }
+}
+
+/// A job ran longer than its task's timeout and was cancelled.
+public struct JobTimedOut: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The timeout.
+    public var timeout: Duration
+
+    public var description: String { "the job ran longer than its timeout of \(timeout)" }
+}
+
+/// A running job whose worker stopped answering; recovery treats it as this error.
+public struct JobStalled: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String { "the job's worker stopped sending heartbeats" }
+}

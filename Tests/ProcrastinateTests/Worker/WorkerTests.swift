@@ -1,0 +1,274 @@
+import Foundation
+import Procrastinate
+import Testing
+
+/// The worker engine, on both connectors.
+@Suite struct WorkerTests {
+    struct Boom: Error {}
+    struct Other: Error {}
+
+    @Test(arguments: ConnectorKind.allCases)
+    func runsJobsOfItsQueuesInPriorityOrderAndStopsWhenEmpty(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let sum = try app.task("sum") { (arguments: Sum) in journal.record("\(arguments.a)") }
+            try await sum.configure(priority: 5).defer(Sum(a: 5, b: 0))
+            try await sum.configure(priority: 7).defer(Sum(a: 7, b: 0))
+            try await sum.configure(priority: 6).defer(Sum(a: 6, b: 0))
+            let other = try await sum.configure(queue: "other").defer(Sum(a: 0, b: 0))
+
+            try await RunningWorker(Worker(app: app, options: .test(queues: ["default"], wait: false))).finished()
+            #expect(journal.labels == ["7", "6", "5"])
+            let statuses = try await app.jobManager.listJobs().map(\.status)
+            #expect(statuses.filter { $0 == .succeeded }.count == 3)
+            #expect(try await app.jobManager.status(of: other) == .todo)
+            #expect(try await app.jobManager.listWorkers().isEmpty)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aNotificationWakesAnIdleWorker(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let sum = try app.task("sum") { (_: Sum) in journal.record("ran") }
+            let options = WorkerOptions(fetchJobPollingInterval: .seconds(3600), updateHeartbeatInterval: .seconds(1))
+            let worker = RunningWorker(Worker(app: app, options: options))
+            try await eventually("the worker to register") { try await !app.jobManager.listWorkers().isEmpty }
+            // Give the listener its LISTEN: a job deferred before it would wait for the next poll.
+            try await eventually("the listener") { worker.worker.workerID != nil }
+            try await Task.sleep(for: .milliseconds(300))
+            let id = try await sum.defer(Sum(a: 1, b: 1))
+            try await eventually("the job to succeed", timeout: .seconds(10)) { try await app.jobManager.status(of: id) == .succeeded }
+            try await worker.stop()
+            #expect(journal.labels == ["ran"])
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aRetriedJobRunsExactlyMaxAttemptsPlusOneTimes(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let flaky = try app.task("flaky", retry: RetryStrategy(maxAttempts: 2)) { (_: NoArguments) in
+                journal.record("run")
+                throw Boom()
+            }
+            let id = try await flaky.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            #expect(journal.count("run") == 3)
+            let job = try #require(try await app.jobManager.job(id: id))
+            #expect(job.status == .failed && job.attempts == 3)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aJobFailingTwiceThenSucceedingRunsThreeTimes(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let task = try app.task("eventually", retry: RetryStrategy(maxAttempts: 10)) { (_: NoArguments, context: JobContext) in
+                journal.record("attempt \(context.job.attempts)")
+                if context.job.attempts < 2 { throw Boom() }
+            }
+            let id = try await task.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            #expect(journal.labels == ["attempt 0", "attempt 1", "attempt 2"])
+            #expect(try await app.jobManager.job(id: id)?.status == .succeeded)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func retryOnlyTheErrorsAsked(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let task = try app.task("picky", retry: RetryStrategy(maxAttempts: 5, retryOn: [Boom.self])) { (_: NoArguments, context: JobContext) in
+                journal.record("run")
+                if context.job.attempts == 0 { throw Boom() }
+                throw Other()
+            }
+            let id = try await task.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            #expect(journal.count("run") == 2)
+            #expect(try await app.jobManager.job(id: id)?.status == .failed)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aTaskCanAskForARetryWithChanges(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let task = try app.task("move") { (_: NoArguments, context: JobContext) in
+                if context.job.queue == "default" { throw RetryJob(in: .seconds(3600), priority: 9, queue: "later") }
+            }
+            let id = try await task.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            let job = try #require(try await app.jobManager.job(id: id))
+            #expect(job.status == .todo && job.queue == "later" && job.priority == 9 && job.attempts == 1)
+            #expect(try #require(job.scheduledAt) > Date().addingTimeInterval(3000))
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aTimeoutCancelsTheJobWhichFails(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let slow = try app.task("slow", timeout: .milliseconds(200)) { (_: NoArguments) in
+                try await Task.sleep(for: .seconds(60))
+            }
+            let id = try await slow.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            #expect(try await app.jobManager.status(of: id) == .failed)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func anUnknownTaskFails(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let id = try await app.configureTask(name: "nobody.knows").defer([:])
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            #expect(try await app.jobManager.status(of: id) == .failed)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases, [true, false])
+    func abortReachesARunningJob(kind: ConnectorKind, listenNotify: Bool) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let slow = try app.task("slow") { (_: NoArguments) in
+                journal.record("started")
+                try await Task.sleep(for: .seconds(60))
+                journal.record("not aborted")
+            }
+            let id = try await slow.defer()
+            let worker = RunningWorker(Worker(app: app, options: .test(listenNotify: listenNotify)))
+            try await eventually("the job to start") { journal.count("started") == 1 }
+            #expect(try await app.jobManager.cancel(id: id, abort: true))
+            try await eventually("the job to be aborted", timeout: .seconds(5)) { try await app.jobManager.status(of: id) == .aborted }
+            try await worker.stop()
+            #expect(journal.labels == ["started"])
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func gracefulShutdownAbortsSlowJobsAfterTheTimeoutAndKeepsFastOnes(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let slow = try app.task("slow") { (_: NoArguments) in
+                journal.record("slow started")
+                try await Task.sleep(for: .seconds(60))
+            }
+            let fast = try app.task("fast") { (_: NoArguments) in
+                journal.record("fast started")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let slowID = try await slow.defer()
+            let fastID = try await fast.defer()
+            let worker = RunningWorker(Worker(app: app, options: .test(concurrency: 2, shutdownGracefulTimeout: .seconds(1))))
+            try await eventually("both jobs to start") { journal.labels.count == 2 }
+            try await worker.stop()
+            #expect(try await app.jobManager.status(of: slowID) == .aborted)
+            #expect(try await app.jobManager.status(of: fastID) == .succeeded)
+            #expect(try await app.jobManager.listJobs(JobFilter(status: .doing)).isEmpty)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aJobAbortedAtShutdownIsRetriedWhenItsStrategySaysSo(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let slow = try app.task("slow", retry: RetryStrategy(maxAttempts: 1)) { (_: NoArguments) in
+                journal.record("started")
+                try await Task.sleep(for: .seconds(60))
+            }
+            let id = try await slow.defer()
+            let worker = RunningWorker(Worker(app: app, options: .test(shutdownGracefulTimeout: .milliseconds(200))))
+            try await eventually("the job to start") { journal.count("started") == 1 }
+            try await worker.stop()
+            let job = try #require(try await app.jobManager.job(id: id))
+            #expect(job.status == .todo && job.attempts == 1)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func twoWorkersNeverOverlapJobsOfOneLock(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let locked = try app.task("locked", lock: "L") { (arguments: Sum) in
+                journal.record("start \(arguments.a)")
+                try await Task.sleep(for: .milliseconds(20))
+                journal.record("end \(arguments.a)")
+            }
+            try await locked.batchDefer((0..<20).map { Sum(a: $0, b: 0) })
+            let workers = [
+                RunningWorker(Worker(app: app, options: .test(concurrency: 3, name: "one"))),
+                RunningWorker(Worker(app: app, options: .test(concurrency: 3, name: "two"))),
+            ]
+            try await eventually("every job to succeed") {
+                try await app.jobManager.listJobs(JobFilter(status: .succeeded)).count == 20
+            }
+            for worker in workers { try await worker.stop() }
+            // Strictly alternating start/end, in id order.
+            #expect(journal.labels == (0..<20).flatMap { ["start \($0)", "end \($0)"] })
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func concurrencyRunsJobsTogether(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let wait = try app.task("wait") { (_: NoArguments) in
+                journal.record("start")
+                try await Task.sleep(for: .milliseconds(300))
+                journal.record("end")
+            }
+            try await wait.batchDefer(Array(repeating: NoArguments(), count: 4))
+            try await RunningWorker(Worker(app: app, options: .test(concurrency: 4, wait: false))).finished()
+            // All four started before any ended.
+            #expect(Array(journal.labels.prefix(4)) == Array(repeating: "start", count: 4))
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func stalledJobsOfASilentWorkerAreRecoveredOnce(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let task = try app.task("recover", retry: RetryStrategy(maxAttempts: 3)) { (_: NoArguments, context: JobContext) in
+                journal.record("attempt \(context.job.attempts)")
+            }
+            let failing = try app.task("no_retry") { (_: NoArguments) in journal.record("never") }
+            // A worker that fetched two jobs, then died without a word.
+            let dead = try await app.connector.registerWorker()
+            let id = try await task.defer()
+            let other = try await failing.defer()
+            _ = try await app.connector.fetchJob(queues: nil, workerID: dead)
+            _ = try await app.connector.fetchJob(queues: nil, workerID: dead)
+            try await app.connector.unregisterWorker(id: dead)
+
+            let options = WorkerOptions.test(stalledJobRecoveryThreshold: .milliseconds(300))
+            let workers = [RunningWorker(Worker(app: app, options: options)), RunningWorker(Worker(app: app, options: options))]
+            try await eventually("the recovered job to run") { try await app.jobManager.status(of: id) == .succeeded }
+            try await eventually("the other job to fail") { try await app.jobManager.status(of: other) == .failed }
+            for worker in workers { try await worker.stop() }
+            #expect(journal.labels == ["attempt 1"])
+            #expect(try await app.jobManager.job(id: id)?.attempts == 2)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func middlewareWrapsEveryJobOutermostFirst(kind: ConnectorKind) async throws {
+        struct Tag: JobMiddleware {
+            let name: String
+            let journal: Journal
+            func run(_ context: JobContext, next: (JobContext) async throws -> Void) async throws {
+                journal.record("\(name) before")
+                try await next(context)
+                journal.record("\(name) after")
+            }
+        }
+        try await kind.withApp { app in
+            let journal = Journal()
+            let task = try app.task("wrapped") { (_: NoArguments) in journal.record("body") }
+            try await task.defer()
+            var options = WorkerOptions.test(wait: false)
+            options.middleware = [Tag(name: "outer", journal: journal), Tag(name: "inner", journal: journal)]
+            try await RunningWorker(Worker(app: app, options: options)).finished()
+            #expect(journal.labels == ["outer before", "inner before", "body", "inner after", "outer after"])
+        }
+    }
+}
