@@ -60,6 +60,9 @@ let package = Package(
         .executableTarget(name: "Quickstart", dependencies: ["Procrastinate"], path: "examples/Quickstart", swiftSettings: swiftSettings),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
+        // A worker process for the tests that need several (not a product).
+        .executableTarget(name: "TestWorker", dependencies: ["Procrastinate", "ProcrastinateCLI"], path: "Tests/TestWorker", swiftSettings: swiftSettings),
+
         .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProcrastinateTests",

@@ -44,6 +44,21 @@ public struct GlobalOptions: ParsableArguments {
         return logger
     }
 
+    /// Runs `body` with the application's app (see ``ProcrastinateCommand/main(app:arguments:)``),
+    /// or else an app without tasks on the chosen database, its connector open.
+    func withApp<Result: Sendable>(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        _ body: (App) async throws -> Result
+    ) async throws -> Result {
+        if let app = ProcrastinateCommand.embeddedApp {
+            return try await app.run { try await body(app) }
+        }
+        let settings = try ConnectionSettings.resolve(url: databaseURL, environment: environment)
+        let logger = makeLogger(environment: environment)
+        let app = App(connector: PostgresConnector(settings: settings, logger: logger), logger: logger)
+        return try await app.run { try await body(app) }
+    }
+
     /// Runs `body` with a connector to the chosen database, open.
     func withConnector<Result: Sendable>(
         environment: [String: String] = ProcessInfo.processInfo.environment,

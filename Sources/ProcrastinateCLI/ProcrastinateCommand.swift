@@ -1,9 +1,20 @@
 import ArgumentParser
+import Procrastinate
 
 /// The `procrastinate` command line: administration of a Procrastinate database.
 ///
 /// The standalone `procrastinate` executable runs it as it is; an application's own
-/// executable can run it too, so that its commands know the application's tasks.
+/// executable runs it with its app, so that `worker` and `defer` know its tasks:
+///
+/// ```swift
+/// @main enum MyService {
+///     static func main() async {
+///         let app = App(connector: …)
+///         _ = try! app.task("send_email") { (email: SendEmail) in … }
+///         await ProcrastinateCommand.main(app: app)
+///     }
+/// }
+/// ```
 public struct ProcrastinateCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "procrastinate",
@@ -16,10 +27,21 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
               procrastinate --database-url postgresql://app@localhost/app schema --apply
             """,
         version: "0.1.0",
-        subcommands: [SchemaCommand.self, HealthchecksCommand.self, CronCommand.self, CrontabCommand.self]
+        subcommands: [WorkerCommand.self, SchemaCommand.self, HealthchecksCommand.self, CronCommand.self, CrontabCommand.self]
     )
 
     @OptionGroup var global: GlobalOptions
 
     public init() {}
+
+    /// The app of an application's own executable, while ``main(app:arguments:)`` runs.
+    @TaskLocal static var embeddedApp: App?
+
+    /// Runs the command line with `app`'s tasks and connector (`arguments`: the process's
+    /// when nil), then exits.
+    public static func main(app: App, arguments: [String]? = nil) async {
+        await $embeddedApp.withValue(app) {
+            await main(arguments)
+        }
+    }
 }

@@ -33,6 +33,7 @@ public final class Worker: Service, CustomStringConvertible {
     private struct State {
         var stopRequested = false
         var workerID: Int64?
+        var listening = false
         var running: [Int64: AbortState] = [:]
     }
 
@@ -50,6 +51,9 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// The worker's row in `procrastinate_workers`, while it runs.
     public var workerID: Int64? { state.withLock { $0.workerID } }
+
+    /// Whether notifications reach the worker now (its LISTEN is active).
+    public var isListening: Bool { state.withLock { $0.listening } }
 
     /// The ids of the jobs running now.
     public var runningJobIDs: [Int64] { state.withLock { $0.running.keys.sorted() } }
@@ -205,7 +209,8 @@ public final class Worker: Service, CustomStringConvertible {
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
-                try await connector.listen(queues: options.queues) { [wake] in
+                try await connector.listen(queues: options.queues) { [self] in
+                    state.withLock { $0.listening = true }
                     wake.send()
                 } onNotification: { [self] notification in
                     switch notification {
@@ -216,6 +221,7 @@ public final class Worker: Service, CustomStringConvertible {
             } catch {
                 logger.warning("Listening for notifications failed, reconnecting in \(backoff): \(error)", metadata: ["action": "listen_failed"])
             }
+            state.withLock { $0.listening = false }
             guard !Task.isCancelled else { return }
             if ContinuousClock.now - started > .seconds(30) { backoff = .milliseconds(500) }
             try? await Task.sleep(for: backoff)
@@ -264,17 +270,23 @@ public final class Worker: Service, CustomStringConvertible {
 }
 
 extension App {
-    /// Runs a worker until SIGINT or SIGTERM (or, with `wait: false`, until the queues are
-    /// empty), with the connector open.
+    /// Opens the connector and runs a worker until SIGINT or SIGTERM (or, with `wait: false`,
+    /// until the queues are empty).
     public func runWorker(_ options: WorkerOptions = WorkerOptions()) async throws {
         try await run {
-            let worker = Worker(app: self, options: options)
-            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            try await group.run()
+            try await workUntilStopped(options)
         }
+    }
+
+    /// Runs a worker until SIGINT or SIGTERM (or, with `wait: false`, until the queues are
+    /// empty); the connector must be open.
+    public func workUntilStopped(_ options: WorkerOptions) async throws {
+        let worker = Worker(app: self, options: options)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
     }
 }

@@ -33,10 +33,8 @@ import Testing
             let sum = try app.task("sum") { (_: Sum) in journal.record("ran") }
             let options = WorkerOptions(fetchJobPollingInterval: .seconds(3600), updateHeartbeatInterval: .seconds(1))
             let worker = RunningWorker(Worker(app: app, options: options))
-            try await eventually("the worker to register") { try await !app.jobManager.listWorkers().isEmpty }
-            // Give the listener its LISTEN: a job deferred before it would wait for the next poll.
-            try await eventually("the listener") { worker.worker.workerID != nil }
-            try await Task.sleep(for: .milliseconds(300))
+            // A job deferred before the LISTEN would wait for the next poll, an hour away.
+            try await eventually("the listener") { worker.worker.isListening }
             let id = try await sum.defer(Sum(a: 1, b: 1))
             try await eventually("the job to succeed", timeout: .seconds(10)) { try await app.jobManager.status(of: id) == .succeeded }
             try await worker.stop()
@@ -212,15 +210,16 @@ import Testing
     func concurrencyRunsJobsTogether(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let journal = Journal()
-            let wait = try app.task("wait") { (_: NoArguments) in
+            // Each job waits until all four started: only four jobs running at once get through.
+            let meet = try app.task("meet") { (_: NoArguments) in
                 journal.record("start")
-                try await Task.sleep(for: .milliseconds(300))
+                try await eventually("four jobs running together", timeout: .seconds(10)) { journal.count("start") == 4 }
                 journal.record("end")
             }
-            try await wait.batchDefer(Array(repeating: NoArguments(), count: 4))
+            try await meet.batchDefer(Array(repeating: NoArguments(), count: 4))
             try await RunningWorker(Worker(app: app, options: .test(concurrency: 4, wait: false))).finished()
-            // All four started before any ended.
-            #expect(Array(journal.labels.prefix(4)) == Array(repeating: "start", count: 4))
+            #expect(journal.count("end") == 4)
+            #expect(try await app.jobManager.listJobs(JobFilter(status: .succeeded)).count == 4)
         }
     }
 

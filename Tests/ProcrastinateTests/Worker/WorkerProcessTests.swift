@@ -1,0 +1,95 @@
+import Foundation
+import Procrastinate
+import Testing
+
+/// Workers in separate processes (the `TestWorker` executable) on one database.
+@Suite struct WorkerProcessTests {
+    struct Locked: Codable, Sendable {
+        var index: Int
+        var sleepMilliseconds: Int
+    }
+
+    struct Sleepy: Codable, Sendable {
+        var seconds: Int
+    }
+
+    func url(_ db: PostgresConnector) throws -> String {
+        let settings = try #require(db.settings)
+        return "postgresql://\(settings.username)@\(settings.host):\(settings.port)/\(settings.database)"
+    }
+
+    @Test func jobsOfOneLockNeverOverlapAcrossProcesses() async throws {
+        try await TestDatabase.withDatabase { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let locked = try app.task("locked") { (_: Locked) in }
+            for index in 0..<60 {
+                try await locked.configure(lock: "lock-\(index % 3)").defer(Locked(index: index, sleepMilliseconds: 5))
+            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["PROCRASTINATE_DATABASE_URL"] = try url(db)
+            let workers = try (0..<2).map { _ in
+                try BackgroundProcess("TestWorker", ["worker", "--concurrency", "4", "--fetch-job-polling-interval", "0.1"], environment: environment)
+            }
+            try await eventually("every job to succeed", timeout: .seconds(60)) {
+                try await app.jobManager.listJobs(JobFilter(status: .succeeded)).count == 60
+            }
+            for worker in workers { worker.send(SIGTERM) }
+            for worker in workers { #expect(try await worker.exited() == 0, "\(worker.errorOutput)") }
+
+            // From the bodies: per lock, each run ends before the next starts.
+            let runs = workers.flatMap(\.lines).compactMap { line -> (lock: String, start: Double, end: Double)? in
+                let parts = line.split(separator: " ")
+                guard parts.count == 5, parts[0] == "RAN", let start = Double(parts[3]), let end = Double(parts[4]) else { return nil }
+                return (String(parts[1]), start, end)
+            }
+            #expect(runs.count == 60)
+            #expect(Set(workers.map { $0.lines.count }).allSatisfy { $0 > 0 }, "both processes ran jobs")
+            for lock in ["lock-0", "lock-1", "lock-2"] {
+                let intervals = runs.filter { $0.lock == lock }.sorted { $0.start < $1.start }
+                for (earlier, later) in zip(intervals, intervals.dropFirst()) {
+                    #expect(earlier.end <= later.start, "\(lock) overlaps")
+                }
+            }
+            // From the events table: per lock, started and succeeded alternate, for the same job.
+            let events = try await db.rows(
+                """
+                SELECT job.lock, event.job_id, event.type::text FROM procrastinate_events AS event
+                JOIN procrastinate_jobs AS job ON job.id = event.job_id
+                WHERE event.type IN ('started', 'succeeded') ORDER BY event.id
+                """,
+                as: (String, Int64, String).self
+            )
+            for lock in ["lock-0", "lock-1", "lock-2"] {
+                let sequence = events.filter { $0.0 == lock }
+                #expect(sequence.count == 40)
+                for pair in stride(from: 0, to: sequence.count - 1, by: 2) {
+                    #expect(sequence[pair].2 == "started" && sequence[pair + 1].2 == "succeeded" && sequence[pair].1 == sequence[pair + 1].1)
+                }
+            }
+        }
+    }
+
+    @Test func aKilledWorkersJobIsRecoveredByAnotherWorker() async throws {
+        try await TestDatabase.withDatabase { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let journal = Journal()
+            let sleepy = try app.task("sleepy", retry: RetryStrategy(maxAttempts: 1)) { (_: Sleepy, context: JobContext) in
+                journal.record("attempt \(context.job.attempts)")
+            }
+            let id = try await sleepy.defer(Sleepy(seconds: 600))
+            var environment = ProcessInfo.processInfo.environment
+            environment["PROCRASTINATE_DATABASE_URL"] = try url(db)
+            let doomed = try BackgroundProcess("TestWorker", ["worker", "--update-heartbeat-interval", "0.2"], environment: environment)
+            try await eventually("the job to start in the process") { doomed.lines.contains("STARTED \(id)") }
+            doomed.send(SIGKILL)
+            try await doomed.exited()
+            #expect(try await app.jobManager.status(of: id) == .doing)
+
+            let rescuer = RunningWorker(Worker(app: app, options: .test(stalledJobRecoveryThreshold: .seconds(1))))
+            try await eventually("the job to be recovered and run") { try await app.jobManager.status(of: id) == .succeeded }
+            try await rescuer.stop()
+            #expect(journal.labels == ["attempt 1"])
+            #expect(try await app.jobManager.job(id: id)?.attempts == 2)
+        }
+    }
+}

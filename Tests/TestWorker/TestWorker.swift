@@ -1,0 +1,47 @@
+// An application executable for the tests that need worker processes: its tasks print what
+// they do, and ProcrastinateCommand gives it every subcommand (`worker`, …).
+import Foundation
+import Logging
+import Procrastinate
+import ProcrastinateCLI
+
+struct Locked: Codable, Sendable {
+    var index: Int
+    var sleepMilliseconds: Int
+}
+
+struct Sleepy: Codable, Sendable {
+    var seconds: Int
+}
+
+/// Writes one line to standard output at once (no buffering), so a killed process loses nothing.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+@main
+enum TestWorker {
+    static func main() async {
+        do {
+            let settings = try ConnectionSettings.resolve(url: nil)
+            var logger = Logger(label: "test-worker") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = .warning
+            let app = App(connector: PostgresConnector(settings: settings, logger: logger), logger: logger)
+            _ = try app.task("locked") { (arguments: Locked, context: JobContext) in
+                let start = Date().timeIntervalSince1970
+                try await Task.sleep(for: .milliseconds(arguments.sleepMilliseconds))
+                let end = Date().timeIntervalSince1970
+                emit("RAN \(context.job.lock ?? "-") \(context.job.id) \(start) \(end)")
+            }
+            _ = try app.task("sleepy") { (arguments: Sleepy, context: JobContext) in
+                emit("STARTED \(context.job.id)")
+                try await Task.sleep(for: .seconds(arguments.seconds))
+                emit("FINISHED \(context.job.id)")
+            }
+            await ProcrastinateCommand.main(app: app)
+        } catch {
+            FileHandle.standardError.write(Data("test worker: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
