@@ -57,7 +57,10 @@ let package = Package(
             path: "Sources/EmbedSQLPlugin"
         ),
 
-        .executableTarget(name: "Quickstart", dependencies: ["Procrastinate"], path: "examples/Quickstart", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "Quickstart", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
+            path: "examples/Quickstart", swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
         // A worker process for the tests that need several (not a product).

@@ -1,8 +1,9 @@
-// The quickstart: define tasks, defer jobs, look at them.
+// The quickstart: define tasks, defer jobs, run a worker until the queue is empty.
 //
 //   scripts/demo                       # with a throwaway PostgreSQL
 //   PROCRASTINATE_DATABASE_URL=postgresql://… swift run Quickstart
 import Foundation
+import Logging
 import Procrastinate
 
 /// Arguments of the `sum` task: the JSON object `{"a": 3, "b": 5}` in the database, as a
@@ -21,7 +22,9 @@ struct SendEmail: Codable, Sendable {
 enum Quickstart {
     static func main() async throws {
         let settings = try ConnectionSettings.resolve(url: nil)
-        let app = App(connector: PostgresConnector(settings: settings))
+        var logger = Logger(label: "quickstart")
+        logger.logLevel = ProcessInfo.processInfo.environment["PROCRASTINATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let app = App(connector: PostgresConnector(settings: settings, logger: logger), logger: logger)
 
         let sum = try app.task("sum", queue: "math") { (arguments: Sum, context: JobContext) in
             print("job \(context.job.id): \(arguments.a) + \(arguments.b) = \(arguments.a + arguments.b)")
@@ -41,6 +44,9 @@ enum Quickstart {
             let batch = try await sum.batchDefer([Sum(a: 10, b: 20), Sum(a: 30, b: 40)])
             print("Deferred jobs \(([first, locked, later] + batch).map(String.init).joined(separator: ", "))")
 
+            print("\nRunning a worker until no job is left to fetch:")
+            try await app.workUntilStopped(WorkerOptions(concurrency: 2, wait: false))
+
             print("\nJobs:")
             for job in try await app.jobManager.listJobs() {
                 let scheduled = job.scheduledAt.map { " scheduled at \($0)" } ?? ""
@@ -49,7 +55,7 @@ enum Quickstart {
             }
             print("\nQueues:")
             for queue in try await app.jobManager.listQueues() {
-                print("  \(queue.name): \(queue.total) jobs (todo: \(queue[.todo]))")
+                print("  \(queue.name): \(queue.total) jobs (todo: \(queue[.todo]), succeeded: \(queue[.succeeded]))")
             }
         }
     }

@@ -93,3 +93,36 @@ import Testing
         }
     }
 }
+
+/// The listening connection of a worker, lost and found again.
+@Suite struct ListenerReconnectionTests {
+    @Test func aLostListenerReconnectsAndCatchesUp() async throws {
+        try await TestDatabase.withDatabase { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let journal = Journal()
+            let sum = try app.task("sum") { (arguments: Sum) in journal.record("\(arguments.a)") }
+            // Polling an hour apart: only notifications and the catch-up pass can start jobs.
+            let options = WorkerOptions(fetchJobPollingInterval: .seconds(3600), updateHeartbeatInterval: .seconds(1))
+            let worker = RunningWorker(Worker(app: app, options: options))
+            try await eventually("the listener") { worker.worker.isListening }
+
+            let terminated = try await db.rows(
+                """
+                SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity
+                WHERE datname = current_database() AND query LIKE 'LISTEN%'
+                """,
+                as: Int.self
+            )
+            #expect(terminated == [1])
+            // Deferred while nobody listens: its notification is lost.
+            try await eventually("the worker to notice") { !worker.worker.isListening }
+            let lost = try await sum.defer(Sum(a: 1, b: 0))
+            try await eventually("the catch-up pass to run the job") { try await app.jobManager.status(of: lost) == .succeeded }
+            try await eventually("the listener again") { worker.worker.isListening }
+            let heard = try await sum.defer(Sum(a: 2, b: 0))
+            try await eventually("the notification to start the job") { try await app.jobManager.status(of: heard) == .succeeded }
+            try await worker.stop()
+            #expect(journal.labels == ["1", "2"])
+        }
+    }
+}
