@@ -29,6 +29,7 @@ let package = Package(
         .target(
             name: "Procrastinate",
             dependencies: [
+                "Cron",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -46,6 +46,12 @@ public struct CrontabError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
 
+    /// A mistake at `location`.
+    public init(location: CrontabLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+
     public var description: String { "\(location): \(message)" }
 }
 
@@ -53,6 +59,11 @@ public struct CrontabError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct CrontabErrors: Error, Sendable, Hashable, CustomStringConvertible {
     /// The mistakes, in file and line order.
     public var errors: [CrontabError]
+
+    /// A set of mistakes.
+    public init(errors: [CrontabError]) {
+        self.errors = errors
+    }
 
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

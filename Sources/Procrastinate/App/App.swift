@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A Procrastinate application: its tasks and its connection to the database.
 ///
@@ -16,6 +17,7 @@ public final class App: TaskRegistrar {
     /// Where the app, its tasks and its workers log.
     public let logger: Logger
     let registry = TaskRegistry()
+    let periodicRegistry = Mutex<[PeriodicTask]>([])
 
     /// An app storing jobs through `connector`.
     public init(connector: any Connector, logger: Logger = Logger(label: "procrastinate")) {

@@ -43,6 +43,7 @@ public final class TaskDefinition: Sendable {
     public let options: TaskOptions
     private let binding: Mutex<Binding>
     private let body: @Sendable (_ arguments: String, _ context: JobContext, _ name: String) async throws -> Void
+    private let decodes: @Sendable (_ arguments: String, _ name: String) throws -> Void
 
     init<Arguments: Decodable & Sendable>(
         name: String, aliases: [String], options: TaskOptions, arguments: Arguments.Type,
@@ -53,6 +54,14 @@ public final class TaskDefinition: Sendable {
         self.body = { json, context, name in
             try await body(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name), context)
         }
+        self.decodes = { json, name in
+            _ = try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name)
+        }
+    }
+
+    /// Throws ``ArgumentsError`` unless `arguments` decode as the task's arguments.
+    public func checkArguments(_ arguments: String) throws {
+        try decodes(arguments, name)
     }
 
     /// The task's name (with its blueprint namespace, once added to an app).

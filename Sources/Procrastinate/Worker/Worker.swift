@@ -106,6 +106,13 @@ public final class Worker: Service, CustomStringConvertible {
             if let threshold = options.stalledJobRecoveryThreshold {
                 sideTasks.addTask { await self.recoverStalledJobs(threshold: threshold) }
             }
+            if options.runsPeriodicDeferrer {
+                let deferrer = PeriodicDeferrer(
+                    app: app, tasks: app.periodicTasks, clock: options.periodicClock, maxDelay: options.periodicMaxDelay,
+                    catchUp: options.periodicCatchUp, logger: logger
+                )
+                sideTasks.addTask { await deferrer.run() }
+            }
             await withTaskGroup(of: Void.self) { jobs in
                 await fetchJobs(workerID: workerID, into: &jobs)
                 await finishRunningJobs(&jobs)

@@ -42,6 +42,15 @@ public struct WorkerOptions: Sendable {
     public var stalledJobRecoveryThreshold: Duration?
     /// Middleware around every job, outermost first.
     public var middleware: [any JobMiddleware]
+    /// Whether this worker defers the ticks of the app's periodic tasks (every worker may:
+    /// the database keeps each tick once).
+    public var runsPeriodicDeferrer: Bool
+    /// At start, missed ticks older than this are not deferred.
+    public var periodicMaxDelay: Duration
+    /// Which missed ticks are deferred at start.
+    public var periodicCatchUp: PeriodicCatchUp
+    /// The clock of the periodic deferrer.
+    public var periodicClock: any WallClock
 
     /// Options; every one has Procrastinate's default.
     public init(
@@ -50,7 +59,8 @@ public struct WorkerOptions: Sendable {
         listenNotify: Bool = true, deleteJobs: DeleteJobs = .never, shutdownGracefulTimeout: Duration? = nil,
         additionalContext: [String: String] = [:], updateHeartbeatInterval: Duration = .seconds(10),
         stalledWorkerTimeout: Duration = .seconds(30), stalledJobRecoveryThreshold: Duration? = .seconds(300),
-        middleware: [any JobMiddleware] = []
+        middleware: [any JobMiddleware] = [], runsPeriodicDeferrer: Bool = true, periodicMaxDelay: Duration = .seconds(600),
+        periodicCatchUp: PeriodicCatchUp = .latest, periodicClock: any WallClock = SystemWallClock()
     ) {
         self.queues = queues
         self.name = name
@@ -66,6 +76,10 @@ public struct WorkerOptions: Sendable {
         self.stalledWorkerTimeout = stalledWorkerTimeout
         self.stalledJobRecoveryThreshold = stalledJobRecoveryThreshold
         self.middleware = middleware
+        self.runsPeriodicDeferrer = runsPeriodicDeferrer
+        self.periodicMaxDelay = periodicMaxDelay
+        self.periodicCatchUp = periodicCatchUp
+        self.periodicClock = periodicClock
     }
 }
 

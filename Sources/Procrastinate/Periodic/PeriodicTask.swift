@@ -1,0 +1,142 @@
+import Cron
+import Foundation
+
+/// A task deferred on a cron schedule: what `app.periodic(…)` and crontab lines declare.
+public struct PeriodicTask: Sendable {
+    /// The task deferred.
+    public let taskName: String
+    /// Distinguishes several schedules of one task (`""` by default).
+    public let periodicID: String
+    /// When.
+    public let schedule: CronSchedule
+    /// The jobs' queue, priority, lock and queueing lock (nil: the task's own).
+    public let queue: String?
+    /// The jobs' priority (nil: the task's own).
+    public let priority: Int?
+    /// The jobs' lock (nil: the task's own).
+    public let lock: String?
+    /// The jobs' queueing lock (nil: the task's own).
+    public let queueingLock: String?
+    /// Arguments besides `timestamp`.
+    public let extraArguments: [String: JSONValue]
+
+    /// The job of the tick at `timestamp` (seconds since 1970).
+    func job(at timestamp: Int64, defaults: TaskOptions) throws -> NewJob {
+        var arguments = extraArguments
+        arguments["timestamp"] = .int(Int(timestamp))
+        let json = String(decoding: try ArgumentsCoding.encoder().encode(arguments), as: UTF8.self)
+        return NewJob(
+            queue: queue ?? defaults.queue, taskName: taskName, priority: priority ?? defaults.priority,
+            lock: lock ?? defaults.lock, queueingLock: queueingLock ?? defaults.queueingLock, arguments: json
+        )
+    }
+
+    /// The key of `H`: the task and its periodic id, so that every replica agrees.
+    static func hashKey(taskName: String, periodicID: String) -> String {
+        "\(taskName)|\(periodicID)"
+    }
+}
+
+/// A task and periodic id registered twice.
+public struct PeriodicTaskAlreadyRegistered: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The task.
+    public var taskName: String
+    /// The periodic id.
+    public var periodicID: String
+
+    public var description: String {
+        "task '\(taskName)' already has a schedule with periodic id '\(periodicID)'; give each schedule of a task its own periodic id"
+    }
+}
+
+extension App {
+    /// Defers `task` on the schedule `cron`, every tick exactly once across all workers (the
+    /// database deduplicates ticks). The task's arguments receive `timestamp` (the tick, in
+    /// seconds since 1970, as Python Procrastinate passes it) and `extraArguments`.
+    ///
+    /// ```swift
+    /// struct Tick: Codable, Sendable { var timestamp: Int }
+    /// let report = try app.task("report") { (tick: Tick) in … }
+    /// try app.periodic(report, cron: "0 9 * * mon-fri", timeZone: TimeZone(identifier: "Europe/Paris")!)
+    /// ```
+    ///
+    /// The schedule is checked now: a bad expression, arguments the task cannot decode or a
+    /// duplicate (task, periodic id) throw here, never in a running worker. croniter's
+    /// surprises are logged as warnings.
+    public func periodic<Arguments>(
+        _ task: TaskHandle<Arguments>, cron: String, periodicID: String = "", timeZone: TimeZone = CronSchedule.utc,
+        dst: CronSchedule.DSTPolicy = .once, queue: String? = nil, priority: Int? = nil, lock: String? = nil,
+        queueingLock: String? = nil, extraArguments: [String: JSONValue] = [:]
+    ) throws {
+        let options = CronExpression.Options(hashID: PeriodicTask.hashKey(taskName: task.name, periodicID: periodicID))
+        let schedule = try CronSchedule(parsing: cron, options: options, timeZone: timeZone, dst: dst)
+        try addPeriodic(PeriodicTask(
+            taskName: task.name, periodicID: periodicID, schedule: schedule, queue: queue, priority: priority, lock: lock,
+            queueingLock: queueingLock, extraArguments: extraArguments
+        ))
+    }
+
+    /// Registers every entry of the `*.crontab` files of `directory` against this app's tasks.
+    ///
+    /// - Throws: ``CrontabErrors`` listing every mistake of every file (including unknown
+    ///   task names and arguments the task cannot decode) with `file:line:column`; nothing is
+    ///   registered then.
+    public func loadCrontabs(directory: URL) throws {
+        let entries = try Crontab.load(directory: directory)
+        var errors: [CrontabError] = []
+        var periodic: [PeriodicTask] = []
+        for entry in entries {
+            guard let definition = task(named: entry.taskName) else {
+                errors.append(CrontabError(location: entry.location, message: "\(UnknownTask(name: entry.taskName, knownNames: taskNames))"))
+                continue
+            }
+            do {
+                let extra = try ArgumentsCoding.decoder().decode([String: JSONValue].self, from: Data(entry.kwargs.utf8))
+                let task = PeriodicTask(
+                    taskName: definition.name, periodicID: entry.periodicID, schedule: entry.schedule, queue: entry.queue,
+                    priority: entry.priority, lock: entry.lock, queueingLock: entry.queueingLock, extraArguments: extra
+                )
+                try check(task)
+                periodic.append(task)
+            } catch {
+                errors.append(CrontabError(location: entry.location, message: "\(error)"))
+            }
+        }
+        guard errors.isEmpty else { throw CrontabErrors(errors: errors) }
+        for task in periodic {
+            try addPeriodic(task)
+        }
+    }
+
+    /// The registered periodic tasks.
+    public var periodicTasks: [PeriodicTask] { periodicRegistry.withLock { $0 } }
+
+    private func addPeriodic(_ periodic: PeriodicTask) throws {
+        try check(periodic)
+        try periodicRegistry.withLock { (registered) throws(PeriodicTaskAlreadyRegistered) in
+            if registered.contains(where: { $0.taskName == periodic.taskName && $0.periodicID == periodic.periodicID }) {
+                throw PeriodicTaskAlreadyRegistered(taskName: periodic.taskName, periodicID: periodic.periodicID)
+            }
+            registered.append(periodic)
+        }
+        logger.info(
+            "Registered periodic task \(periodic.taskName) on '\(periodic.schedule.expression.text)' (\(periodic.schedule.timeZoneName))",
+            metadata: ["action": "registering_periodic_task", "periodic_id": "\(periodic.periodicID)"]
+        )
+        for warning in periodic.schedule.expression.lintWarnings {
+            logger.warning("Periodic task \(periodic.taskName): \(warning)", metadata: ["action": "periodic_schedule_warning"])
+        }
+    }
+
+    /// Throws unless the task exists and decodes a tick's arguments.
+    private func check(_ periodic: PeriodicTask) throws {
+        guard let definition = task(named: periodic.taskName) else {
+            throw UnknownTask(name: periodic.taskName, knownNames: taskNames)
+        }
+        if periodic.extraArguments["timestamp"] != nil {
+            throw ConfigurationError(description: "'timestamp' is reserved for the tick's time (task '\(periodic.taskName)')")
+        }
+        try definition.checkArguments(try periodic.job(at: 0, defaults: definition.options).arguments)
+        if let queue = periodic.queue { try InvalidQueueName.check(queue) }
+    }
+}
