@@ -62,6 +62,10 @@ let package = Package(
             name: "Quickstart", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
             path: "examples/Quickstart", swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "Periodic", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
+            path: "examples/Periodic", swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
         // A worker process for the tests that need several (not a product).

@@ -5,19 +5,14 @@ import Testing
 
 /// `procrastinate schema` and `procrastinate healthchecks`, run as an executable.
 @Suite struct SchemaCommandTests {
-    func url(_ connector: PostgresConnector) throws -> String {
-        let settings = try #require(connector.settings)
-        return "postgresql://\(settings.username)@\(settings.host):\(settings.port)/\(settings.database)"
-    }
-
     @Test func appliesTheSchemaToAnEmptyDatabaseOnly() async throws {
         try await TestDatabase.withDatabase(nil) { db in
-            let first = try await CommandLineRunner.run(["schema", "--apply", "--database-url", try url(db)])
+            let first = try await CommandLineRunner.run(["schema", "--apply", "--database-url", try db.testURL])
             #expect(first.status == 0, "\(first.standardError)")
             #expect(first.standardOutput.hasPrefix("Schema applied to "))
             #expect(try await SchemaManager(connector: db).isApplied())
 
-            let second = try await CommandLineRunner.run(["--database-url", try url(db), "schema"])
+            let second = try await CommandLineRunner.run(["--database-url", try db.testURL, "schema"])
             #expect(second.status == 1)
             #expect(second.standardError.hasPrefix("Error: the database \(db.endpoint) already holds Procrastinate objects (function procrastinate_cancel_job_v1,"))
             #expect(second.standardError.split(separator: "\n").count == 1)
@@ -38,7 +33,7 @@ import Testing
 
     @Test func healthchecksReportAMissingSchema() async throws {
         try await TestDatabase.withDatabase(nil) { db in
-            let output = try await CommandLineRunner.run(["healthchecks"], environment: ["PROCRASTINATE_DATABASE_URL": try url(db)])
+            let output = try await CommandLineRunner.run(["healthchecks"], environment: ["PROCRASTINATE_DATABASE_URL": try db.testURL])
             #expect(output.status == 1)
             #expect(output.standardOutput == "DB connection: OK\n")
             #expect(output.standardError == "Error: the database \(db.endpoint) has no Procrastinate schema: run `procrastinate schema --apply`\n")

@@ -4,10 +4,6 @@ import Testing
 
 /// A job deferred from Swift has exactly the row Python Procrastinate 3.10 writes for the same call.
 @Suite struct PythonRowTests {
-    struct PythonNotFound: Error, CustomStringConvertible {
-        var description: String { "PROCRASTINATE_PYTHON is not set: run `scripts/test`, which installs Python Procrastinate 3.10" }
-    }
-
     struct Mail: Codable, Sendable {
         var to: String
         var subject: String
@@ -15,22 +11,9 @@ import Testing
 
     /// Runs the Python script; returns the ids it printed.
     func deferWithPython(url: String) async throws -> [Int64] {
-        guard let python = ProcessInfo.processInfo.environment["PROCRASTINATE_PYTHON"] else { throw PythonNotFound() }
-        let script = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../Python/defer_reference_jobs.py")
-        let process = Process()
-        process.executableURL = URL(filePath: python)
-        process.arguments = [script.path(), url]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        async let out = output.fileHandleForReading.readToEnd()
-        async let err = errors.fileHandleForReading.readToEnd()
-        let (outData, errData) = try await (out, err)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(String(decoding: errData ?? Data(), as: UTF8.self))")
-        return String(decoding: outData ?? Data(), as: UTF8.self).split(separator: "\n").compactMap { Int64($0) }
+        let python = try PythonReference.start("defer_reference_jobs.py", [url])
+        #expect(try await python.exited() == 0, "\(python.errorOutput)")
+        return python.lines.compactMap { Int64($0) }
     }
 
     /// Every column but the id, and the event types.
@@ -50,8 +33,7 @@ import Testing
 
     @Test func swiftWritesPythonsRows() async throws {
         try await TestDatabase.withDatabase { db in
-            let settings = try #require(db.settings)
-            let pythonIDs = try await deferWithPython(url: "postgresql://\(settings.username)@\(settings.host):\(settings.port)/\(settings.database)")
+            let pythonIDs = try await deferWithPython(url: try db.testURL)
             #expect(pythonIDs.count == 6)
             // The queueing lock "q" is Python's now; free it so that Swift can take it too.
             try await db.execute("UPDATE procrastinate_jobs SET status = 'cancelled' WHERE queueing_lock = 'q'")

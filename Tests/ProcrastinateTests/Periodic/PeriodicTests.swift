@@ -231,3 +231,27 @@ struct CountryTick: Codable, Sendable {
         }
     }
 }
+
+/// A Python scheduler and ours on one schedule and one database.
+@Suite struct PeriodicInteropTests {
+    @Test func pythonAndSwiftSchedulersDeferEachTickOnce() async throws {
+        try await TestDatabase.withDatabase { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let tick = try app.task("every_second") { (_: Tick) in }
+            try app.periodic(tick, cron: "* * * * * *")
+            let python = try PythonReference.start("periodic_worker.py", [try db.testURL, "8"])
+            let swift = RunningWorker(Worker(app: app, options: .test()))
+            #expect(try await python.exited(within: .seconds(60)) == 0, "\(python.errorOutput)")
+            try await swift.stop()
+            let timestamps = try await db.rows(
+                "SELECT (args->>'timestamp')::bigint FROM procrastinate_jobs WHERE task_name = 'every_second' ORDER BY 1",
+                as: Int64.self
+            )
+            #expect(timestamps.count >= 5)
+            #expect(Set(timestamps).count == timestamps.count, "a tick was deferred twice: \(timestamps)")
+            #expect(zip(timestamps, timestamps.dropFirst()).allSatisfy { $1 == $0 + 1 }, "ticks are not consecutive: \(timestamps)")
+            let deferrals = try await db.value("SELECT count(*)::int FROM procrastinate_periodic_defers", as: Int.self)
+            #expect(deferrals == 1, "the dedup table keeps the latest tick only")
+        }
+    }
+}

@@ -16,9 +16,15 @@ final class BackgroundProcess: Sendable {
     private let errors = Buffer()
 
     /// Starts the executable `name` (built next to the test bundle) with `arguments`.
-    init(_ name: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    convenience init(_ name: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let path = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: name).path()
+        try self.init(path: path, arguments, environment: environment)
+    }
+
+    /// Starts the executable at `path` with `arguments`.
+    init(path: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let process = Process()
-        process.executableURL = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: name)
+        process.executableURL = URL(filePath: path)
         process.arguments = arguments
         process.environment = environment
         let standardOutput = Pipe()

@@ -13,11 +13,6 @@ import Testing
         var seconds: Int
     }
 
-    func url(_ db: PostgresConnector) throws -> String {
-        let settings = try #require(db.settings)
-        return "postgresql://\(settings.username)@\(settings.host):\(settings.port)/\(settings.database)"
-    }
-
     @Test func jobsOfOneLockNeverOverlapAcrossProcesses() async throws {
         try await TestDatabase.withDatabase { db in
             let app = App(connector: db, logger: TestDatabase.logger)
@@ -26,7 +21,7 @@ import Testing
                 try await locked.configure(lock: "lock-\(index % 3)").defer(Locked(index: index, sleepMilliseconds: 5))
             }
             var environment = ProcessInfo.processInfo.environment
-            environment["PROCRASTINATE_DATABASE_URL"] = try url(db)
+            environment["PROCRASTINATE_DATABASE_URL"] = try db.testURL
             let workers = try (0..<2).map { _ in
                 try BackgroundProcess("TestWorker", ["worker", "--concurrency", "4", "--fetch-job-polling-interval", "0.1"], environment: environment)
             }
@@ -78,7 +73,7 @@ import Testing
             }
             let id = try await sleepy.defer(Sleepy(seconds: 600))
             var environment = ProcessInfo.processInfo.environment
-            environment["PROCRASTINATE_DATABASE_URL"] = try url(db)
+            environment["PROCRASTINATE_DATABASE_URL"] = try db.testURL
             let doomed = try BackgroundProcess("TestWorker", ["worker", "--update-heartbeat-interval", "0.2"], environment: environment)
             try await eventually("the job to start in the process") { doomed.lines.contains("STARTED \(id)") }
             doomed.send(SIGKILL)

@@ -1,0 +1,27 @@
+import Foundation
+import Procrastinate
+import Testing
+
+/// Python Procrastinate 3.10, the reference implementation, in the virtualenv `scripts/test` makes.
+enum PythonReference {
+    struct NotFound: Error, CustomStringConvertible {
+        var description: String { "PROCRASTINATE_PYTHON is not set: run `scripts/test`, which installs Python Procrastinate 3.10" }
+    }
+
+    /// Starts a script of `Tests/ProcrastinateTests/Python` with `arguments` under the reference Python.
+    static func start(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
+        guard let python = ProcessInfo.processInfo.environment["PROCRASTINATE_PYTHON"] else { throw NotFound() }
+        let path = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../Python/\(script)").path()
+        return try BackgroundProcess(path: python, [path] + arguments)
+    }
+}
+
+extension PostgresConnector {
+    /// The URL of this test database, for other processes.
+    var testURL: String {
+        get throws {
+            let settings = try #require(self.settings)
+            return "postgresql://\(settings.username)@\(settings.host):\(settings.port)/\(settings.database)"
+        }
+    }
+}
