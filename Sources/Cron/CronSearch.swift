@@ -16,91 +16,44 @@ extension CronExpression {
             let aligned = quotient * interval
             return remainder > 0 ? aligned + interval : (remainder < 0 ? aligned : start)
         }
-        let (startDay, secondOfDay) = CivilTime.split(start)
-        var (year, month, day) = CivilTime.date(days: startDay)
-        var hour = secondOfDay / 3600
-        var minute = secondOfDay / 60 % 60
-        var second = secondOfDay % 60
-
-        while year <= Self.lastYear {
-            if let years, !years.contains(year) {
-                guard let next = years.first(atOrAfter: year + 1) else { return nil }
-                (year, month, day, hour, minute, second) = (next, 1, 1, 0, 0, 0)
+        var time = WallTime(start)
+        while time.year <= Self.lastYear {
+            if let years, !years.contains(time.year) {
+                guard let next = years.first(atOrAfter: time.year + 1) else { return nil }
+                time.startYear(next)
                 continue
             }
-            let monthsLeft = months & (UInt16.max << UInt16(month))
+            let monthsLeft = months & (UInt16.max << UInt16(time.month))
             guard monthsLeft != 0 else {
-                (year, month, day, hour, minute, second) = (year + 1, 1, 1, 0, 0, 0)
+                time.startYear(time.year + 1)
                 continue
             }
-            let nextMonth = monthsLeft.trailingZeroBitCount
-            if nextMonth != month {
-                (month, day, hour, minute, second) = (nextMonth, 1, 0, 0, 0)
-            }
-            let length = CivilTime.daysInMonth(year: year, month: month)
-            let firstWeekday = CivilTime.weekday(days: CivilTime.days(year: year, month: month, day: 1))
-            let daysLeft = dayMasks[firstWeekday * 4 + length - 28] & (UInt32.max << UInt32(day))
+            time.moveForward(month: monthsLeft.trailingZeroBitCount)
+            let daysLeft = dayMask(of: time) & (UInt32.max << UInt32(time.day))
             guard daysLeft != 0 else {
-                (day, hour, minute, second) = (1, 0, 0, 0)
-                if month == 12 { (year, month) = (year + 1, 1) } else { month += 1 }
+                time.startNextMonth()
                 continue
             }
-            let nextDay = daysLeft.trailingZeroBitCount
-            if nextDay != day {
-                (day, hour, minute, second) = (nextDay, 0, 0, 0)
-            }
-            let hoursLeft = hours & (UInt64.max << UInt64(hour))
+            time.moveForward(day: daysLeft.trailingZeroBitCount)
+            let hoursLeft = hours & (UInt64.max << UInt64(time.hour))
             guard hoursLeft != 0 else {
-                (hour, minute, second) = (0, 0, 0)
-                day += 1
-                if day > length {
-                    day = 1
-                    if month == 12 { (year, month) = (year + 1, 1) } else { month += 1 }
-                }
+                time.startNextDay()
                 continue
             }
-            let nextHour = hoursLeft.trailingZeroBitCount
-            if nextHour != hour {
-                (hour, minute, second) = (nextHour, 0, 0)
-            }
-            let minutesLeft = minutes & (UInt64.max << UInt64(minute))
+            time.moveForward(hour: hoursLeft.trailingZeroBitCount)
+            let minutesLeft = minutes & (UInt64.max << UInt64(time.minute))
             guard minutesLeft != 0 else {
-                (minute, second) = (0, 0)
-                hour += 1
-                if hour == 24 {
-                    hour = 0
-                    day += 1
-                    if day > length {
-                        day = 1
-                        if month == 12 { (year, month) = (year + 1, 1) } else { month += 1 }
-                    }
-                }
+                time.startNextHour()
                 continue
             }
-            let nextMinute = minutesLeft.trailingZeroBitCount
-            if nextMinute != minute {
-                (minute, second) = (nextMinute, 0)
-            }
-            let secondsLeft = seconds & (UInt64.max << UInt64(second))
+            time.moveForward(minute: minutesLeft.trailingZeroBitCount)
+            let secondsLeft = seconds & (UInt64.max << UInt64(time.second))
             guard secondsLeft != 0 else {
-                second = 0
-                minute += 1
-                if minute == 60 {
-                    minute = 0
-                    hour += 1
-                    if hour == 24 {
-                        hour = 0
-                        day += 1
-                        if day > length {
-                            day = 1
-                            if month == 12 { (year, month) = (year + 1, 1) } else { month += 1 }
-                        }
-                    }
-                }
+                time.startNextMinute()
                 continue
             }
-            second = secondsLeft.trailingZeroBitCount
-            return CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            time.second = secondsLeft.trailingZeroBitCount
+            return time.seconds
         }
         return nil
     }
@@ -112,92 +65,162 @@ extension CronExpression {
             let aligned = quotient * interval
             return remainder < 0 ? aligned - interval : aligned
         }
-        let (startDay, secondOfDay) = CivilTime.split(start)
-        var (year, month, day) = CivilTime.date(days: startDay)
-        var hour = secondOfDay / 3600
-        var minute = secondOfDay / 60 % 60
-        var second = secondOfDay % 60
-
-        while year >= Self.firstYear {
-            if let years, !years.contains(year) {
-                guard let previous = years.last(atOrBefore: year - 1) else { return nil }
-                (year, month, day, hour, minute, second) = (previous, 12, 31, 23, 59, 59)
+        var time = WallTime(start)
+        while time.year >= Self.firstYear {
+            if let years, !years.contains(time.year) {
+                guard let previous = years.last(atOrBefore: time.year - 1) else { return nil }
+                time.endYear(previous)
                 continue
             }
-            let monthsLeft = months & (UInt16.max >> UInt16(15 - month))
+            let monthsLeft = months & (UInt16.max >> UInt16(15 - time.month))
             guard monthsLeft != 0 else {
-                (year, month, day, hour, minute, second) = (year - 1, 12, 31, 23, 59, 59)
+                time.endYear(time.year - 1)
                 continue
             }
-            let previousMonth = 15 - monthsLeft.leadingZeroBitCount
-            let length = CivilTime.daysInMonth(year: year, month: previousMonth)
-            if previousMonth != month {
-                (month, day, hour, minute, second) = (previousMonth, length, 23, 59, 59)
-            }
-            let firstWeekday = CivilTime.weekday(days: CivilTime.days(year: year, month: month, day: 1))
-            let daysLeft = dayMasks[firstWeekday * 4 + length - 28] & (UInt32.max >> UInt32(31 - day))
+            time.moveBack(month: 15 - monthsLeft.leadingZeroBitCount)
+            let daysLeft = dayMask(of: time) & (UInt32.max >> UInt32(31 - time.day))
             guard daysLeft != 0 else {
-                if month == 1 { (year, month) = (year - 1, 12) } else { month -= 1 }
-                (day, hour, minute, second) = (CivilTime.daysInMonth(year: year, month: month), 23, 59, 59)
+                time.endPreviousMonth()
                 continue
             }
-            let previousDay = 31 - daysLeft.leadingZeroBitCount
-            if previousDay != day {
-                (day, hour, minute, second) = (previousDay, 23, 59, 59)
-            }
-            let hoursLeft = hours & (UInt64.max >> UInt64(63 - hour))
+            time.moveBack(day: 31 - daysLeft.leadingZeroBitCount)
+            let hoursLeft = hours & (UInt64.max >> UInt64(63 - time.hour))
             guard hoursLeft != 0 else {
-                (hour, minute, second) = (23, 59, 59)
-                day -= 1
-                if day == 0 {
-                    if month == 1 { (year, month) = (year - 1, 12) } else { month -= 1 }
-                    day = CivilTime.daysInMonth(year: year, month: month)
-                }
+                time.endPreviousDay()
                 continue
             }
-            let previousHour = 63 - hoursLeft.leadingZeroBitCount
-            if previousHour != hour {
-                (hour, minute, second) = (previousHour, 59, 59)
-            }
-            let minutesLeft = minutes & (UInt64.max >> UInt64(63 - minute))
+            time.moveBack(hour: 63 - hoursLeft.leadingZeroBitCount)
+            let minutesLeft = minutes & (UInt64.max >> UInt64(63 - time.minute))
             guard minutesLeft != 0 else {
-                (minute, second) = (59, 59)
-                hour -= 1
-                if hour < 0 {
-                    hour = 23
-                    day -= 1
-                    if day == 0 {
-                        if month == 1 { (year, month) = (year - 1, 12) } else { month -= 1 }
-                        day = CivilTime.daysInMonth(year: year, month: month)
-                    }
-                }
+                time.endPreviousHour()
                 continue
             }
-            let previousMinute = 63 - minutesLeft.leadingZeroBitCount
-            if previousMinute != minute {
-                (minute, second) = (previousMinute, 59)
-            }
-            let secondsLeft = seconds & (UInt64.max >> UInt64(63 - second))
+            time.moveBack(minute: 63 - minutesLeft.leadingZeroBitCount)
+            let secondsLeft = seconds & (UInt64.max >> UInt64(63 - time.second))
             guard secondsLeft != 0 else {
-                second = 59
-                minute -= 1
-                if minute < 0 {
-                    minute = 59
-                    hour -= 1
-                    if hour < 0 {
-                        hour = 23
-                        day -= 1
-                        if day == 0 {
-                            if month == 1 { (year, month) = (year - 1, 12) } else { month -= 1 }
-                            day = CivilTime.daysInMonth(year: year, month: month)
-                        }
-                    }
-                }
+                time.endPreviousMinute()
                 continue
             }
-            second = 63 - secondsLeft.leadingZeroBitCount
-            return CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            time.second = 63 - secondsLeft.leadingZeroBitCount
+            return time.seconds
         }
         return nil
+    }
+
+    /// The fire days of the month `time` is in.
+    @inline(__always)
+    private func dayMask(of time: WallTime) -> UInt32 {
+        let firstWeekday = CivilTime.weekday(days: CivilTime.days(year: time.year, month: time.month, day: 1))
+        return dayMasks[firstWeekday * 4 + time.monthLength - 28]
+    }
+}
+
+/// A wall-clock date and time being moved by a search: moving to a later (earlier) value of
+/// a field resets the smaller fields to their first (last) value, and running past a field's
+/// end carries into the next larger field.
+struct WallTime {
+    var year: Int
+    var month: Int
+    var day: Int
+    var hour: Int
+    var minute: Int
+    var second: Int
+
+    init(_ seconds: Int64) {
+        let (days, secondOfDay) = CivilTime.split(seconds)
+        (year, month, day) = CivilTime.date(days: days)
+        hour = secondOfDay / 3600
+        minute = secondOfDay / 60 % 60
+        second = secondOfDay % 60
+    }
+
+    var seconds: Int64 {
+        CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+    }
+
+    var monthLength: Int { CivilTime.daysInMonth(year: year, month: month) }
+
+    // MARK: Forward
+
+    mutating func startYear(_ year: Int) {
+        (self.year, month, day, hour, minute, second) = (year, 1, 1, 0, 0, 0)
+    }
+
+    mutating func startNextMonth() {
+        if month == 12 { startYear(year + 1) } else { (month, day, hour, minute, second) = (month + 1, 1, 0, 0, 0) }
+    }
+
+    mutating func startNextDay() {
+        if day == monthLength { startNextMonth() } else { (day, hour, minute, second) = (day + 1, 0, 0, 0) }
+    }
+
+    mutating func startNextHour() {
+        if hour == 23 { startNextDay() } else { (hour, minute, second) = (hour + 1, 0, 0) }
+    }
+
+    mutating func startNextMinute() {
+        if minute == 59 { startNextHour() } else { (minute, second) = (minute + 1, 0) }
+    }
+
+    mutating func moveForward(month: Int) {
+        if month != self.month { (self.month, day, hour, minute, second) = (month, 1, 0, 0, 0) }
+    }
+
+    mutating func moveForward(day: Int) {
+        if day != self.day { (self.day, hour, minute, second) = (day, 0, 0, 0) }
+    }
+
+    mutating func moveForward(hour: Int) {
+        if hour != self.hour { (self.hour, minute, second) = (hour, 0, 0) }
+    }
+
+    mutating func moveForward(minute: Int) {
+        if minute != self.minute { (self.minute, second) = (minute, 0) }
+    }
+
+    // MARK: Backward
+
+    mutating func endYear(_ year: Int) {
+        (self.year, month, day, hour, minute, second) = (year, 12, 31, 23, 59, 59)
+    }
+
+    mutating func endPreviousMonth() {
+        if month == 1 {
+            endYear(year - 1)
+        } else {
+            month -= 1
+            (day, hour, minute, second) = (monthLength, 23, 59, 59)
+        }
+    }
+
+    mutating func endPreviousDay() {
+        if day == 1 { endPreviousMonth() } else { (day, hour, minute, second) = (day - 1, 23, 59, 59) }
+    }
+
+    mutating func endPreviousHour() {
+        if hour == 0 { endPreviousDay() } else { (hour, minute, second) = (hour - 1, 59, 59) }
+    }
+
+    mutating func endPreviousMinute() {
+        if minute == 0 { endPreviousHour() } else { (minute, second) = (minute - 1, 59) }
+    }
+
+    mutating func moveBack(month: Int) {
+        if month != self.month {
+            self.month = month
+            (day, hour, minute, second) = (monthLength, 23, 59, 59)
+        }
+    }
+
+    mutating func moveBack(day: Int) {
+        if day != self.day { (self.day, hour, minute, second) = (day, 23, 59, 59) }
+    }
+
+    mutating func moveBack(hour: Int) {
+        if hour != self.hour { (self.hour, minute, second) = (hour, 59, 59) }
+    }
+
+    mutating func moveBack(minute: Int) {
+        if minute != self.minute { (self.minute, second) = (minute, 59) }
     }
 }
