@@ -34,12 +34,24 @@ public struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "debug, info, warning, error or critical (PROCRASTINATE_LOG_LEVEL).")
     public var logLevel: LogLevel?
 
+    /// How log lines look.
+    public enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case text, json
+    }
+
+    /// Log lines as text or JSON.
+    @Option(name: .customLong("log-format"), help: "text or json (PROCRASTINATE_LOG_FORMAT).")
+    public var logFormat: LogFormat?
+
     public init() {}
 
     /// The logger commands log into, at the chosen level, on standard error.
     func makeLogger(environment: [String: String]) -> Logger {
         let level = logLevel ?? environment["PROCRASTINATE_LOG_LEVEL"].flatMap { LogLevel(rawValue: $0.lowercased()) } ?? .warning
-        var logger = Logger(label: "procrastinate") { StreamLogHandler.standardError(label: $0) }
+        let format = logFormat ?? environment["PROCRASTINATE_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0.lowercased()) } ?? .text
+        var logger = Logger(label: "procrastinate") { label -> any LogHandler in
+            format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        }
         logger.logLevel = level.level
         return logger
     }

@@ -27,7 +27,11 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
               procrastinate --database-url postgresql://app@localhost/app schema --apply
             """,
         version: "0.1.0",
-        subcommands: [WorkerCommand.self, SchemaCommand.self, HealthchecksCommand.self, CronCommand.self, CrontabCommand.self]
+        subcommands: [
+            WorkerCommand.self, DeferCommand.self, ShellCommand.self, JobsCommand.self, QueuesCommand.self, TasksCommand.self,
+            LocksCommand.self, WorkersCommand.self, SchemaCommand.self, HealthchecksCommand.self, CronCommand.self,
+            CrontabCommand.self,
+        ]
     )
 
     @OptionGroup var global: GlobalOptions

@@ -22,7 +22,7 @@ public struct UnknownTask: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let known = knownNames.isEmpty ? "no task is registered" : "registered: \(knownNames.joined(separator: ", "))"
-        return "unknown task '\(name)' (\(known)); defer it with `configureTask(name:)` and allowUnknown, or register it"
+        return "unknown task '\(name)' (\(known)); register it, or allow unknown tasks (`--unknown` on the command line)"
     }
 }
 

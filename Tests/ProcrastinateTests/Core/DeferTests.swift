@@ -95,7 +95,7 @@ import Testing
             #expect(try json(jobs[1].arguments) == ["x": [1, 2]])
 
             let error = #expect(throws: UnknownTask.self) { try app.configureTask(name: "nope", allowUnknown: false) }
-            #expect(error?.description == "unknown task 'nope' (registered: sum); defer it with `configureTask(name:)` and allowUnknown, or register it")
+            #expect(error?.description == "unknown task 'nope' (registered: sum); register it, or allow unknown tasks (`--unknown` on the command line)")
         }
     }
 

@@ -14,18 +14,26 @@ struct CommandLineRunner {
         URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "procrastinate")
     }
 
-    /// Runs `procrastinate arguments…` with `environment` (nothing inherited but PATH), within a deadline.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+    /// Runs `procrastinate arguments…` (or another executable built next to the test bundle)
+    /// with `environment` (nothing inherited but PATH) and `input` on standard input, within a deadline.
+    static func run(
+        _ arguments: [String], executable name: String = "procrastinate", environment: [String: String] = [:], input: String? = nil
+    ) async throws -> Output {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = executable.deletingLastPathComponent().appending(path: name)
         process.arguments = arguments
         process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]) { given, _ in given }
         let standardOutput = Pipe()
         let standardError = Pipe()
         process.standardOutput = standardOutput
         process.standardError = standardError
-        process.standardInput = FileHandle.nullDevice
+        let standardInput = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : standardInput
         try process.run()
+        if let input {
+            standardInput.fileHandleForWriting.write(Data(input.utf8))
+            try standardInput.fileHandleForWriting.close()
+        }
         // Read both pipes to their ends before waiting, so a chatty process never blocks on a full pipe.
         async let out = standardOutput.fileHandleForReading.readToEnd()
         async let err = standardError.fileHandleForReading.readToEnd()

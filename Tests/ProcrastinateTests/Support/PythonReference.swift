@@ -8,11 +8,20 @@ enum PythonReference {
         var description: String { "PROCRASTINATE_PYTHON is not set: run `scripts/test`, which installs Python Procrastinate 3.10" }
     }
 
+    /// The folder of the Python helpers, `Tests/ProcrastinateTests/Python`.
+    static let folder = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../Python").path()
+
     /// Starts a script of `Tests/ProcrastinateTests/Python` with `arguments` under the reference Python.
     static func start(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
+        try python(["\(folder)/\(script)"] + arguments)
+    }
+
+    /// Starts the reference Python with `arguments`, the helpers' folder on its path.
+    static func python(_ arguments: [String], environment extra: [String: String] = [:]) throws -> BackgroundProcess {
         guard let python = ProcessInfo.processInfo.environment["PROCRASTINATE_PYTHON"] else { throw NotFound() }
-        let path = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../Python/\(script)").path()
-        return try BackgroundProcess(path: python, [path] + arguments)
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        environment["PYTHONPATH"] = folder
+        return try BackgroundProcess(path: python, arguments, environment: environment)
     }
 }
 

@@ -1,0 +1,237 @@
+import ArgumentParser
+import Foundation
+import Procrastinate
+
+/// Options of the admin commands' output.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON, for scripts.")
+    var json = false
+
+    func emit<Value: Encodable>(_ value: Value, text: () -> [String]) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        } else {
+            text().forEach { print($0) }
+        }
+    }
+}
+
+/// A job as the admin commands print it in JSON.
+struct JobReport: Encodable {
+    var id: Int64
+    var queue: String
+    var task: String
+    var priority: Int
+    var lock: String?
+    var queueing_lock: String?
+    var args: JSONValue
+    var status: String
+    var scheduled_at: Date?
+    var attempts: Int
+    var abort_requested: Bool
+    var worker_id: Int64?
+
+    init(_ job: Job) {
+        id = job.id
+        queue = job.queue
+        task = job.taskName
+        priority = job.priority
+        lock = job.lock
+        queueing_lock = job.queueingLock
+        args = (try? JSONDecoder().decode(JSONValue.self, from: Data(job.arguments.utf8))) ?? .string(job.arguments)
+        status = job.status.rawValue
+        scheduled_at = job.scheduledAt
+        attempts = job.attempts
+        abort_requested = job.abortRequested
+        worker_id = job.workerID
+    }
+}
+
+/// `procrastinate jobs …`: list, show, cancel, abort and retry jobs.
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "List, show, cancel, abort and retry jobs.",
+        subcommands: [List.self, Show.self, Cancel.self, Abort.self, Retry.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List jobs, by id.",
+            discussion: "Example:\n  procrastinate jobs list --status failed --queue emails --json"
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Only this queue.") var queue: String?
+        @Option(help: "Only this task.") var task: String?
+        @Option(help: "Only this status (todo, doing, succeeded, failed, cancelled, aborted).") var status: JobStatus?
+        @Option(help: "Only this lock.") var lock: String?
+        @Option(help: "Only this queueing lock.") var queueingLock: String?
+        @Option(help: "Only jobs of this worker.") var worker: Int64?
+
+        func run() async throws {
+            let filter = JobFilter(queue: queue, taskName: task, status: status, lock: lock, queueingLock: queueingLock, workerID: worker)
+            try await global.withApp { app in
+                let jobs = try await app.jobManager.listJobs(filter)
+                try output.emit(jobs.map(JobReport.init)) {
+                    jobs.map { ProcrastinateShell.describe($0, details: true) }
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one job.", discussion: "Example:\n  procrastinate jobs show 42")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The job's id.") var id: Int64
+
+        func run() async throws {
+            try await global.withApp { app in
+                guard let job = try await app.jobManager.job(id: id) else { throw CommandError("no job \(id)") }
+                try output.emit(JobReport(job)) { [ProcrastinateShell.describe(job, details: true)] }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a waiting job; exit status 1 when it is not waiting.",
+            discussion: "Example:\n  procrastinate jobs cancel 42 --delete"
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The job's id.") var id: Int64
+        @Flag(help: "Delete the job instead of keeping it as cancelled.") var delete = false
+
+        func run() async throws {
+            try await global.withApp { app in
+                guard try await app.jobManager.cancel(id: id, delete: delete) else {
+                    throw CommandError("job \(id) is not waiting (or does not exist)")
+                }
+                print(delete ? "Deleted job \(id)" : "Cancelled job \(id)")
+            }
+        }
+    }
+
+    struct Abort: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Abort a running job (or cancel a waiting one); exit status 1 when it has ended.",
+            discussion: "Example:\n  procrastinate jobs abort 42"
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The job's id.") var id: Int64
+
+        func run() async throws {
+            try await global.withApp { app in
+                guard try await app.jobManager.cancel(id: id, abort: true) else {
+                    throw CommandError("job \(id) is neither waiting nor running (or does not exist)")
+                }
+                print("Abort requested for job \(id)")
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a failed (or running) job back in the queue.",
+            discussion: "Example:\n  procrastinate jobs retry 42 --queue slow --priority -1"
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The job's id.") var id: Int64
+        @Option(help: "Not before this ISO 8601 time (default: now).") var at: String?
+        @Option(help: "A new priority.") var priority: Int?
+        @Option(help: "A new queue.") var queue: String?
+        @Option(help: "A new lock.") var lock: String?
+
+        func run() async throws {
+            let date = try at.map { try parseTime($0, option: "--at", zone: TimeZone(identifier: "UTC")!) } ?? Date()
+            try await global.withApp { app in
+                try await app.jobManager.retry(id: id, at: date, priority: priority, queue: queue, lock: lock)
+                print("Retrying job \(id)")
+            }
+        }
+    }
+}
+
+extension JobStatus: ExpressibleByArgument {}
+
+/// What `queues`, `tasks` and `locks` share: filters and output.
+struct CountOptions: ParsableArguments {
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Only this queue.") var queue: String?
+    @Option(help: "Only this task.") var task: String?
+    @Option(help: "Only this status.") var status: JobStatus?
+    @Option(help: "Only this lock.") var lock: String?
+
+    func run(_ grouping: JobGrouping) async throws {
+        struct Report: Encodable {
+            var name: String
+            var jobs_count: Int
+            var todo, doing, succeeded, failed, cancelled, aborted: Int
+        }
+        let filter = JobFilter(queue: queue, taskName: task, status: status, lock: lock)
+        try await global.withApp { app in
+            let counts = try await app.connector.countJobs(by: grouping, filter)
+            let reports = counts.map {
+                Report(
+                    name: $0.name, jobs_count: $0.total, todo: $0[.todo], doing: $0[.doing], succeeded: $0[.succeeded],
+                    failed: $0[.failed], cancelled: $0[.cancelled], aborted: $0[.aborted]
+                )
+            }
+            try output.emit(reports) { counts.map(ProcrastinateShell.describe) }
+        }
+    }
+}
+
+/// `procrastinate queues`.
+struct QueuesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queues", abstract: "Job counts per queue and status.", discussion: "Example:\n  procrastinate queues --json"
+    )
+    @OptionGroup var options: CountOptions
+    func run() async throws { try await options.run(.queue) }
+}
+
+/// `procrastinate tasks`.
+struct TasksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tasks", abstract: "Job counts per task and status.", discussion: "Example:\n  procrastinate tasks --status failed"
+    )
+    @OptionGroup var options: CountOptions
+    func run() async throws { try await options.run(.task) }
+}
+
+/// `procrastinate locks`.
+struct LocksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "locks", abstract: "Job counts per lock and status.", discussion: "Example:\n  procrastinate locks --queue emails"
+    )
+    @OptionGroup var options: CountOptions
+    func run() async throws { try await options.run(.lock) }
+}
+
+/// `procrastinate workers`.
+struct WorkersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workers", abstract: "The registered workers and their last heartbeats.", discussion: "Example:\n  procrastinate workers --json"
+    )
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        struct Report: Encodable {
+            var id: Int64
+            var last_heartbeat: Date
+        }
+        try await global.withApp { app in
+            let workers = try await app.jobManager.listWorkers()
+            try output.emit(workers.map { Report(id: $0.id, last_heartbeat: $0.lastHeartbeat) }) {
+                workers.map { "#\($0.id) last heartbeat \(ProcrastinateShell.pythonDateString($0.lastHeartbeat))" }
+            }
+        }
+    }
+}

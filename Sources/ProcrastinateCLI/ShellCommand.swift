@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Procrastinate
+
+/// `procrastinate shell`: Python Procrastinate's administration shell, interactive or one-shot.
+struct ShellCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell",
+        abstract: "Administration shell: list, retry and cancel jobs (Python Procrastinate's commands and output).",
+        discussion: """
+            Without a command, reads commands from standard input (type help).
+
+            Examples:
+              procrastinate shell
+              procrastinate shell list_jobs queue=emails status=failed details
+              procrastinate shell list_queues
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(parsing: .captureForPassthrough, help: "A shell command to run alone, e.g. list_jobs queue=emails.")
+    var command: [String] = []
+
+    func run() async throws {
+        try await global.withApp { app in
+            let shell = ProcrastinateShell(manager: app.jobManager) { print($0) }
+            guard command.isEmpty else {
+                _ = await shell.execute(command.joined(separator: " "))
+                return
+            }
+            let interactive = isatty(STDIN_FILENO) != 0
+            if interactive { print(ProcrastinateShell.intro) }
+            while true {
+                if interactive {
+                    FileHandle.standardOutput.write(Data(ProcrastinateShell.prompt.utf8))
+                }
+                guard let line = readLine() else { break }
+                guard await shell.execute(line) else { break }
+            }
+        }
+    }
+}
