@@ -4,8 +4,6 @@ import Testing
 
 /// The programs of `examples/`, run against a test database as a user would run them.
 @Suite struct ExamplesTests {
-    static let repository = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../..")
-
     func run(_ example: String, _ arguments: [String] = [], in db: PostgresConnector) async throws -> BackgroundProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["PROCRASTINATE_DATABASE_URL"] = try db.testURL
@@ -26,8 +24,7 @@ import Testing
 
     @Test func periodicFromTheCrontabFile() async throws {
         try await TestDatabase.withDatabase { db in
-            let crontabs = Self.repository.appending(path: "crontabs").path()
-            let output = try await run("Periodic", ["--seconds", "3", "--crontabs", crontabs], in: db).lines
+            let output = try await run("Periodic", ["--seconds", "3", "--crontabs", Repository.crontabs], in: db).lines
             #expect(output.contains("example.heartbeat: every 10 seconds [UTC]"))
             #expect(output.contains("example.office_digest: every 15 minutes past hours 9 through 17 on Monday through Friday [Europe/Paris]"))
             // The latest missed tick of each schedule is caught up at start.

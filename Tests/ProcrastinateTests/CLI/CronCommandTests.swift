@@ -4,8 +4,6 @@ import Testing
 
 /// `procrastinate cron …` and `procrastinate crontab …`, run as an executable.
 @Suite struct CronCommandTests {
-    static let crontabs = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../crontabs").path()
-
     @Test func nextPrintsTheLibrarysInstantsWithOffsets() async throws {
         let output = try await CommandLineRunner.run([
             "cron", "next", "30 2 * * *", "--tz", "America/New_York", "--from", "2024-03-09T00:00:00", "--count", "3",
@@ -52,10 +50,10 @@ import Testing
     }
 
     @Test func crontabCheckAndNextOnTheShippedFiles() async throws {
-        let check = try await CommandLineRunner.run(["crontab", "check", Self.crontabs])
+        let check = try await CommandLineRunner.run(["crontab", "check", Repository.crontabs])
         #expect(check.status == 0, "\(check.standardError)")
         #expect(check.standardOutput.hasSuffix("5 entries in 1 file: OK\n"))
-        let next = try await CommandLineRunner.run(["crontab", "next", Self.crontabs, "--from", "2024-03-11T00:00:00Z", "-c", "1"])
+        let next = try await CommandLineRunner.run(["crontab", "next", Repository.crontabs, "--from", "2024-03-11T00:00:00Z", "-c", "1"])
         #expect(next.status == 0)
         #expect(next.standardOutput.contains("example.crontab:18 example.office_digest: */15 9-17 * * mon-fri (Europe/Paris)\n  2024-03-11T09:00:00+01:00\n"))
         #expect(next.standardOutput.contains("example.report --id=de: * * * * * (UTC)\n  2024-03-11T00:01:00+00:00\n"))
