@@ -118,6 +118,27 @@ public actor InMemoryConnector: NotifyingConnector {
         return job
     }
 
+    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) -> [Job] {
+        var jobs: [Job] = []
+        while jobs.count < limit, let job = fetchJob(queues: queues, workerID: workerID) {
+            jobs.append(job)
+        }
+        return jobs
+    }
+
+    public func finishJobs(_ outcomes: [JobOutcome]) throws -> [Int64] {
+        var leftAlone: [Int64] = []
+        for outcome in outcomes {
+            do {
+                try finishJob(id: outcome.jobID, status: outcome.status, deleteJob: outcome.deleteJob)
+            } catch let error as InvalidJobState where [.succeeded, .failed, .aborted].contains(outcome.status) {
+                _ = error
+                leftAlone.append(outcome.jobID)
+            }
+        }
+        return leftAlone
+    }
+
     /// The lock rule of `procrastinate_fetch_job_v2`: another job of the same lock running,
     /// or waiting ahead (higher priority, or same priority and lower id), blocks `job`.
     private func isBlocked(_ job: Job) -> Bool {

@@ -31,6 +31,15 @@ public protocol Connector: Sendable {
     /// Claims the next runnable job of `queues` (nil: every queue) for a worker.
     func fetchJob(queues: [String]?, workerID: Int64?) async throws -> Job?
 
+    /// Claims up to `limit` runnable jobs in one round trip, as `limit` calls of
+    /// ``fetchJob(queues:workerID:)`` would (so at most one job per lock), best first.
+    func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job]
+
+    /// Records the outcomes of several jobs in one round trip, with the rows and events of
+    /// ``finishJob(id:status:deleteJob:)`` for each; returns the ids of the jobs that were
+    /// no longer waiting or running (left alone).
+    func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64]
+
     /// Records a running (or waiting) job's outcome, or deletes the job.
     func finishJob(id: Int64, status: JobStatus, deleteJob: Bool) async throws
 
@@ -94,6 +103,23 @@ extension Connector {
         during body: () async throws -> Result
     ) async throws -> Result {
         try await body()
+    }
+}
+
+/// The outcome of a finished job, to record.
+public struct JobOutcome: Sendable, Hashable {
+    /// The job.
+    public var jobID: Int64
+    /// `succeeded`, `failed` or `aborted`.
+    public var status: JobStatus
+    /// Delete the row instead of keeping it.
+    public var deleteJob: Bool
+
+    /// An outcome.
+    public init(jobID: Int64, status: JobStatus, deleteJob: Bool) {
+        self.jobID = jobID
+        self.status = status
+        self.deleteJob = deleteJob
     }
 }
 

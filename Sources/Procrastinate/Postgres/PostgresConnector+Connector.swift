@@ -69,6 +69,44 @@ extension PostgresConnector: Connector {
         }
     }
 
+    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job] {
+        guard limit > 1, hasSwiftFunctions else {
+            return try await fetchJob(queues: queues, workerID: workerID).map { [$0] } ?? []
+        }
+        do {
+            return try await withConnection { connection in
+                try await connection.execute(FetchJobsStatement(queues: queues, workerID: workerID, limit: limit), logger: logger).all()
+            }
+        } catch SchemaError.missing {
+            noteMissingSwiftFunctions()
+            return try await fetchJobs(queues: queues, workerID: workerID, limit: limit)
+        }
+    }
+
+    public func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64] {
+        guard outcomes.count > 1, hasSwiftFunctions else {
+            var leftAlone: [Int64] = []
+            for outcome in outcomes {
+                do {
+                    try await finishJob(id: outcome.jobID, status: outcome.status, deleteJob: outcome.deleteJob)
+                } catch is InvalidJobState {
+                    leftAlone.append(outcome.jobID)
+                }
+            }
+            return leftAlone
+        }
+        do {
+            let finished = try await withConnection { connection in
+                try await connection.execute(FinishJobsStatement(outcomes: outcomes), logger: logger).all()
+            }
+            let written = Set(finished)
+            return outcomes.map(\.jobID).filter { !written.contains($0) }
+        } catch SchemaError.missing {
+            noteMissingSwiftFunctions()
+            return try await finishJobs(outcomes)
+        }
+    }
+
     public func finishJob(id: Int64, status: JobStatus, deleteJob: Bool) async throws {
         try await execute(
             "SELECT procrastinate_finish_job_v1(\(id), \(status.rawValue)::procrastinate_job_status, \(deleteJob))", jobID: id
@@ -276,16 +314,21 @@ extension PostgresConnector: Connector {
 
     static func jobs(_ rows: PostgresRowSequence) async throws -> [Job] {
         var jobs: [Job] = []
-        for try await row in rows.decode(
-            (Int64, String, String, Int, String?, String?, String, String, Date?, Int, Bool, Int64?).self
-        ) {
-            jobs.append(Job(
-                id: row.0, queue: row.1, taskName: row.2, priority: row.3, lock: row.4, queueingLock: row.5,
-                arguments: row.6, status: JobStatus(rawValue: row.7) ?? .todo, scheduledAt: row.8, attempts: row.9,
-                abortRequested: row.10, workerID: row.11
-            ))
+        for try await row in rows {
+            jobs.append(try job(from: row))
         }
         return jobs
+    }
+
+    /// A row of ``jobColumns``.
+    static func job(from row: PostgresRow) throws -> Job {
+        let (id, queue, task, priority, lock, queueingLock, arguments, status, scheduledAt, attempts, abortRequested, workerID) =
+            try row.decode((Int64, String, String, Int, String?, String?, String, String, Date?, Int, Bool, Int64?).self)
+        return Job(
+            id: id, queue: queue, taskName: task, priority: priority, lock: lock, queueingLock: queueingLock,
+            arguments: arguments, status: JobStatus(rawValue: status) ?? .todo, scheduledAt: scheduledAt, attempts: attempts,
+            abortRequested: abortRequested, workerID: workerID
+        )
     }
 
     private func execute(_ query: PostgresQuery, jobID: Int64? = nil) async throws {
@@ -356,4 +399,44 @@ struct DeferJobStatement: PostgresPreparedStatement {
             )))
             """
     }
+}
+
+/// `procrastinate_swift_fetch_jobs_v1`, prepared once per connection.
+struct FetchJobsStatement: PostgresPreparedStatement {
+    static let sql = "SELECT \(PostgresConnector.jobColumns) FROM procrastinate_swift_fetch_jobs_v1($1::varchar[], $2, $3)"
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .int8, .int4]
+    typealias Row = Job
+
+    var queues: [String]?
+    var workerID: Int64?
+    var limit: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(queues)
+        bindings.append(workerID)
+        bindings.append(Int32(clamping: limit))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try PostgresConnector.job(from: row) }
+}
+
+/// `procrastinate_swift_finish_jobs_v1`, prepared once per connection.
+struct FinishJobsStatement: PostgresPreparedStatement {
+    static let sql = "SELECT procrastinate_swift_finish_jobs_v1($1, $2::text[]::procrastinate_job_status[], $3)"
+    static let bindingDataTypes: [PostgresDataType] = [.int8Array, .textArray, .boolArray]
+    typealias Row = Int64
+
+    var outcomes: [JobOutcome]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(outcomes.map(\.jobID))
+        bindings.append(outcomes.map(\.status.rawValue))
+        bindings.append(outcomes.map(\.deleteJob))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }

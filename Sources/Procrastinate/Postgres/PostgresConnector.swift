@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Connects Procrastinate to PostgreSQL through a PostgresNIO connection pool.
 ///
@@ -14,6 +15,9 @@ public final class PostgresConnector: Sendable {
     /// How errors and logs name the database.
     public let endpoint: String
     let logger: Logger
+    /// False once the database turned out to lack our own functions (a schema applied by
+    /// Python Procrastinate without our migrations): then the 3.10 functions are used.
+    private let swiftFunctions = Atomic<Bool>(true)
 
     /// A connector owning a new pool for `settings`.
     public init(settings: ConnectionSettings, logger: Logger = Logger(label: "procrastinate")) {
@@ -57,6 +61,19 @@ public final class PostgresConnector: Sendable {
         during body: () async throws -> Result
     ) async throws -> Result {
         try await run(isolation: isolation) { _ in try await body() }
+    }
+
+    /// Whether to use our batched functions.
+    var hasSwiftFunctions: Bool { swiftFunctions.load(ordering: .relaxed) }
+
+    /// Falls back to the 3.10 functions, once, saying how to get the batched ones.
+    func noteMissingSwiftFunctions() {
+        if swiftFunctions.exchange(false, ordering: .relaxed) {
+            logger.warning(
+                "This database lacks Procrastinate for Swift's batched functions; fetching and finishing one job at a time. Apply sql/migrations/ to speed workers up.",
+                metadata: ["action": "missing_swift_functions"]
+            )
+        }
     }
 
     /// Runs `body` on one connection of the pool, describing database errors in words.

@@ -138,49 +138,33 @@ struct JobRun {
 
     // MARK: Outcome
 
-    /// Writes the outcome, retrying transient failures with backoff, even when the worker is
-    /// being cancelled. Returns whether it was written; if not, the job stays `doing` and
-    /// stalled-job recovery will take it.
+    /// Writes the outcome (see ``OutcomeWriter``); returns whether it was written. If not, the
+    /// job stays `doing` and stalled-job recovery will take it.
     @discardableResult
     private func write(_ outcome: Outcome) async -> Bool {
-        let connector = worker.app.connector
         let deleteJobs = worker.options.deleteJobs
-        let id = job.id
-        let logger = logger
-        return await Task {
-            var delay = Duration.milliseconds(100)
-            for attempt in 1...8 {
-                do {
-                    switch outcome {
-                    case .succeeded:
-                        try await connector.finishJob(id: id, status: .succeeded, deleteJob: deleteJobs != .never)
-                    case .failed:
-                        try await connector.finishJob(id: id, status: .failed, deleteJob: deleteJobs == .always)
-                    case .aborted:
-                        try await connector.finishJob(id: id, status: .aborted, deleteJob: deleteJobs == .always)
-                    case .retry(let decision, _):
-                        try await connector.retryJob(
-                            id: id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock
-                        )
-                    }
-                    return true
-                } catch let error as InvalidJobState {
-                    logger.warning("Could not record the outcome: \(error)", metadata: ["action": "ending_job"])
-                    return false
-                } catch {
-                    guard attempt < 8 else {
-                        logger.error(
-                            "Could not record the outcome: \(error); the job stays doing until stalled-job recovery takes it",
-                            metadata: ["action": "ending_job"]
-                        )
-                        return false
-                    }
-                    try? await Task.sleep(for: delay)
-                    delay = min(delay * 2, .seconds(5))
-                }
-            }
-            return false
-        }.value
+        let status: JobStatus
+        let delete: Bool
+        switch outcome {
+        case .succeeded:
+            (status, delete) = (.succeeded, deleteJobs != .never)
+        case .failed:
+            (status, delete) = (.failed, deleteJobs == .always)
+        case .aborted:
+            (status, delete) = (.aborted, deleteJobs == .always)
+        case .retry(let decision, _):
+            let connector = worker.app.connector
+            let (id, logger) = (job.id, logger)
+            // Outside the job's task, so that a cancelled worker still records it.
+            return await Task {
+                await OutcomeWriter.persistently(logger: logger) {
+                    try await connector.retryJob(
+                        id: id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock
+                    )
+                } != nil
+            }.value
+        }
+        return await worker.outcomes.write(JobOutcome(jobID: job.id, status: status, deleteJob: delete))
     }
 
     private func report(_ outcome: Outcome, duration: Duration, logger: Logger) {

@@ -24,6 +24,8 @@ public final class Worker: Service, CustomStringConvertible {
     public let options: WorkerOptions
     let logger: Logger
     let metrics: WorkerMetrics
+    /// Writes finished jobs' outcomes, in batches.
+    let outcomes: OutcomeWriter
     private let state = Mutex(State())
     /// Sent when a job may be waiting: a notification, a stop request.
     private let wake = Signal()
@@ -45,6 +47,7 @@ public final class Worker: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(options.name)"
         self.logger = logger
         self.metrics = WorkerMetrics()
+        self.outcomes = OutcomeWriter(connector: app.connector, logger: logger)
     }
 
     public var description: String { "Worker(\(options.name))" }
@@ -131,34 +134,40 @@ public final class Worker: Service, CustomStringConvertible {
 
     // MARK: Fetching
 
+    /// Claims as many jobs as there are free slots in one round trip, and starts them.
     private func fetchJobs(workerID: Int64, into jobs: inout TaskGroup<Void>) async {
         var failures = 0
         while !isStopping && !Task.isCancelled {
-            if state.withLock({ $0.running.count }) >= options.concurrency {
+            let free = options.concurrency - state.withLock { $0.running.count }
+            guard free > 0 else {
                 await jobEnded.wait(upTo: .seconds(1))
                 continue
             }
-            let job: Job?
+            let fetched: [Job]
             do {
-                job = try await app.connector.fetchJob(queues: options.queues, workerID: workerID)
+                fetched = try await app.connector.fetchJobs(queues: options.queues, workerID: workerID, limit: free)
                 failures = 0
             } catch {
                 failures += 1
-                logger.error("Fetching a job failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                logger.error("Fetching jobs failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                // A one-shot worker gives up rather than retrying forever.
+                if !options.wait && failures >= 10 { break }
                 await wake.wait(upTo: min(options.fetchJobPollingInterval, .milliseconds(100 << min(failures, 6))))
                 continue
             }
-            guard let job else {
+            guard !fetched.isEmpty else {
                 if !options.wait { break }
                 await wake.wait(upTo: options.fetchJobPollingInterval)
                 continue
             }
-            let abort = AbortState()
-            state.withLock { $0.running[job.id] = abort }
-            jobs.addTask {
-                await JobRun(worker: self, job: job, abort: abort).run()
-                self.state.withLock { _ = $0.running.removeValue(forKey: job.id) }
-                self.jobEnded.send()
+            for job in fetched {
+                let abort = AbortState()
+                state.withLock { $0.running[job.id] = abort }
+                jobs.addTask {
+                    await JobRun(worker: self, job: job, abort: abort).run()
+                    self.state.withLock { _ = $0.running.removeValue(forKey: job.id) }
+                    self.jobEnded.send()
+                }
             }
         }
     }

@@ -34,14 +34,18 @@ struct CommandLineRunner {
             standardInput.fileHandleForWriting.write(Data(input.utf8))
             try standardInput.fileHandleForWriting.close()
         }
+        // A process still running after a minute is killed, which ends the reads below.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            process.terminate()
+        }
+        defer { watchdog.cancel() }
         // Read both pipes to their ends before waiting, so a chatty process never blocks on a full pipe.
         async let out = standardOutput.fileHandleForReading.readToEnd()
         async let err = standardError.fileHandleForReading.readToEnd()
         let (outData, errData) = try await (out, err)
-        let status = try await within(.seconds(60), waitingFor: "procrastinate \(arguments.joined(separator: " "))") {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        process.waitUntilExit()
+        let status = process.terminationStatus
         return Output(
             status: status,
             standardOutput: String(decoding: outData ?? Data(), as: UTF8.self),

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import Procrastinate
+
+/// Our own SQL (`procrastinate_swift_*`): batched fetch and finish, and the migrations.
+@Suite struct SwiftFunctionsSQLTests {
+    func fetch(_ db: PostgresConnector, limit: Int, queues: [String]? = nil) async throws -> [Int64] {
+        try await db.fetchJobs(queues: queues, workerID: nil, limit: limit).map(\.id)
+    }
+
+    @Test func aBatchIsWhatSingleFetchesWouldReturn() async throws {
+        try await TestDatabase.withDatabase { db in
+            let low = try await db.deferJob(priority: 1)
+            let lockedFirst = try await db.deferJob(priority: 5, lock: "L")
+            _ = try await db.deferJob(priority: 9, lock: "L", scheduledAt: Date().addingTimeInterval(3600))  // heads L, not due
+            let other = try await db.deferJob(priority: 5, lock: "M")
+            let otherSecond = try await db.deferJob(priority: 5, lock: "M")
+            let high = try await db.deferJob(priority: 7)
+            let elsewhere = try await db.deferJob(queue: "elsewhere", priority: 8)
+            // L's head is not due, so L waits; M gives its head only.
+            #expect(try await fetch(db, limit: 10, queues: ["default"]) == [high, other, low])
+            #expect(try await fetch(db, limit: 10) == [elsewhere])
+            try await db.finishJob(id: other, status: .succeeded, deleteJob: false)
+            #expect(try await fetch(db, limit: 10) == [otherSecond])
+            _ = lockedFirst
+        }
+    }
+
+    @Test func aBatchRespectsTheLimitAndRunningLocks() async throws {
+        try await TestDatabase.withDatabase { db in
+            let ids = try await (0..<5).asyncMap { _ in try await db.deferJob() }
+            #expect(try await fetch(db, limit: 2) == Array(ids.prefix(2)))
+            let running = try await db.deferJob(lock: "R")
+            let waiting = try await db.deferJob(lock: "R")
+            #expect(try await fetch(db, limit: 10) == Array(ids.suffix(3)) + [running])
+            #expect(try await fetch(db, limit: 10).isEmpty)
+            try await db.finishJob(id: running, status: .failed, deleteJob: false)
+            #expect(try await fetch(db, limit: 10) == [waiting])
+            #expect(try await db.events(waiting) == ["deferred", "started"])
+        }
+    }
+
+    @Test func finishingInABatchWritesWhatSingleFinishesWrite() async throws {
+        try await TestDatabase.withDatabase { db in
+            let ids = try await (0..<4).asyncMap { _ in try await db.deferJob() }
+            _ = try await fetch(db, limit: 3)
+            let leftAlone = try await db.finishJobs([
+                JobOutcome(jobID: ids[0], status: .succeeded, deleteJob: false),
+                JobOutcome(jobID: ids[1], status: .failed, deleteJob: false),
+                JobOutcome(jobID: ids[2], status: .aborted, deleteJob: true),
+                JobOutcome(jobID: 999_999, status: .succeeded, deleteJob: false),
+            ])
+            #expect(leftAlone == [999_999])
+            let succeeded = try await db.jobState(ids[0])
+            #expect(succeeded?.status == "succeeded" && succeeded?.attempts == 1)
+            #expect(try await db.events(ids[1]) == ["deferred", "started", "failed"])
+            #expect(try await db.jobState(ids[2]) == nil)
+            #expect(try await db.jobState(ids[3])?.status == "todo")
+        }
+    }
+
+    @Test func migrationsOnTopOfThePython310SchemaGiveOurSchema() async throws {
+        let migrated = try await TestDatabase.withDatabase(.python) { db in
+            try await db.withTransaction { connection in
+                for migration in SchemaManager.migrations {
+                    for statement in SQLScript.statements(in: migration.sql) {
+                        try await connection.query(.init(unsafeSQL: statement), logger: TestDatabase.logger)
+                    }
+                }
+            }
+            let applied = try await db.rows("SELECT name FROM procrastinate_swift_migrations ORDER BY name", as: String.self)
+            #expect(applied == SchemaManager.migrations.map(\.name))
+            return try await Catalog.lines(of: db)
+        }
+        let ours = try await TestDatabase.withDatabase { db in try await Catalog.lines(of: db) }
+        let difference = Catalog.difference(expected: ours, expectedName: "schema.sql", actual: migrated, actualName: "3.10 + migrations")
+        #expect(difference.isEmpty, "\(difference)")
+    }
+
+    @Test func aPythonAppliedSchemaFallsBackToSingleFetches() async throws {
+        try await TestDatabase.withDatabase(.python) { db in
+            let first = try await db.deferJob()
+            _ = try await db.deferJob()
+            #expect(try await fetch(db, limit: 5) == [first])
+            #expect(try await fetch(db, limit: 5).count == 1)
+            #expect(try await db.finishJobs([JobOutcome(jobID: first, status: .succeeded, deleteJob: false)]).isEmpty)
+        }
+    }
+}
+
+extension Sequence {
+    /// `map` with an async transform, in order.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
