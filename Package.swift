@@ -66,6 +66,11 @@ let package = Package(
             name: "Periodic", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
             path: "examples/Periodic", swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "QueueBenchmark",
+            dependencies: ["Procrastinate", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/QueueBenchmark", swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
         // A worker process for the tests that need several (not a product).

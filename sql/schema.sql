@@ -531,12 +531,17 @@ CREATE INDEX procrastinate_swift_jobs_lock_head_idx_v1 ON procrastinate_jobs (lo
 -- highest priority then lowest id, rows locked by others skipped; a job with a lock only when
 -- it heads its lock's queue (across all queues and schedules) and no job of that lock runs,
 -- so a batch holds at most one job per lock.
+--
+-- The claim commits without waiting for the WAL flush: a crash can only forget that jobs were
+-- claimed (they wait again), never an outcome, since finishing commits durably and flushes
+-- the claim with it.
 CREATE FUNCTION procrastinate_swift_fetch_jobs_v1(
     target_queue_names character varying[],
     p_worker_id bigint,
     p_limit integer
 ) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY
     WITH RECURSIVE locks AS (
         -- Every lock with waiting jobs, by a skip scan of the lock-head index.

@@ -36,7 +36,10 @@ public final class Worker: Service, CustomStringConvertible {
         var stopRequested = false
         var workerID: Int64?
         var listening = false
+        /// Jobs whose body runs, by id.
         var running: [Int64: AbortState] = [:]
+        /// Jobs whose outcome is being written.
+        var ending = 0
     }
 
     /// A worker for `app`'s tasks.
@@ -156,6 +159,11 @@ public final class Worker: Service, CustomStringConvertible {
                 continue
             }
             guard !fetched.isEmpty else {
+                // An outcome being written may free a lock: look again once it is.
+                if state.withLock({ $0.ending > 0 }) {
+                    await jobEnded.wait(upTo: .seconds(1))
+                    continue
+                }
                 if !options.wait { break }
                 await wake.wait(upTo: options.fetchJobPollingInterval)
                 continue
@@ -164,8 +172,15 @@ public final class Worker: Service, CustomStringConvertible {
                 let abort = AbortState()
                 state.withLock { $0.running[job.id] = abort }
                 jobs.addTask {
-                    await JobRun(worker: self, job: job, abort: abort).run()
-                    self.state.withLock { _ = $0.running.removeValue(forKey: job.id) }
+                    await JobRun(worker: self, job: job, abort: abort).run {
+                        // The slot is free once the body ended; the outcome is written meanwhile.
+                        self.state.withLock { state in
+                            state.running.removeValue(forKey: job.id)
+                            state.ending += 1
+                        }
+                        self.jobEnded.send()
+                    }
+                    self.state.withLock { $0.ending -= 1 }
                     self.jobEnded.send()
                 }
             }

@@ -183,8 +183,8 @@ import Testing
     @Test func aJobFailingInSwiftIsRetriedByPython() async throws {
         try await TestDatabase.withDatabase { db in
             let app = App(connector: db, logger: TestDatabase.logger)
-            // Retried a second later, so that this one-shot worker stops before.
-            let flaky = try app.task("flaky", retry: RetryStrategy(maxAttempts: 3, wait: 1)) { (_: Flaky) in
+            // Retried seconds later, so that this one-shot worker stops before.
+            let flaky = try app.task("flaky", retry: RetryStrategy(maxAttempts: 3, wait: 3)) { (_: Flaky) in
                 throw InteropFailure()
             }
             let id = try await flaky.defer(Flaky(fail_in: "swift"))
