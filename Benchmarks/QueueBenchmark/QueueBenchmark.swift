@@ -1,7 +1,7 @@
 // The queue benchmark of `../shared/bench/README.md`: defer, work, NOTIFY latency and locks,
 // plus our own `locks_backlog` and `work_c100`, and raw SQL references. Prints one JSON report.
 //
-//   BENCH_DSN=postgresql://… [BENCH_N=10000] [BENCH_RUNS=3] swift run -c release QueueBenchmark
+//   BENCH_DSN=postgresql://… [BENCH_N=10000] [BENCH_RUNS=3] [BENCH_ONLY=work_c10] swift run -c release QueueBenchmark
 import Foundation
 import Logging
 import PostgresNIO
@@ -37,6 +37,7 @@ struct QueueBenchmark {
         let settings = try ConnectionSettings.resolve(url: environment["BENCH_DSN"])
         let n = Int(environment["BENCH_N"] ?? "") ?? 10_000
         let runs = Int(environment["BENCH_RUNS"] ?? "") ?? 1
+        let only = environment["BENCH_ONLY"]
         let backlog = Int(environment["BENCH_BACKLOG"] ?? "") ?? 100_000
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
@@ -44,7 +45,7 @@ struct QueueBenchmark {
         let app = App(connector: connector, logger: logger)
         let benchmark = QueueBenchmark(connector: connector, app: app, n: n)
         try benchmark.registerTasks()
-        try await connector.run { _ in try await benchmark.report(runs: runs, backlog: backlog) }
+        try await connector.run { _ in try await benchmark.report(runs: runs, backlog: backlog, only: only) }
     }
 
     func registerTasks() throws {
@@ -68,7 +69,7 @@ struct QueueBenchmark {
 
     // MARK: Report
 
-    func report(runs: Int, backlog: Int) async throws {
+    func report(runs: Int, backlog: Int, only: String?) async throws {
         let started = Date()
         var results: [String: [[String: Any]]] = [:]
         let workloads: [(String, () async throws -> [String: Any])] = [
@@ -89,7 +90,7 @@ struct QueueBenchmark {
         ]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
-            for (name, workload) in workloads {
+            for (name, workload) in workloads where only.map({ name.hasPrefix($0) }) ?? true {
                 FileHandle.standardError.write(Data("\(name)…\n".utf8))
                 results[name, default: []].append(try await workload())
             }

@@ -26,9 +26,7 @@ struct JobRun {
         return logger
     }
 
-    /// Runs the job; `bodyEnded` is called as soon as the task's body has returned (its slot can
-    /// take another job while the outcome is being written).
-    func run(bodyEnded: () -> Void) async {
+    func run() async {
         let started = ContinuousClock.now
         let logger = logger
         logger.info("Starting job \(job.callString)", metadata: ["action": "start_job"])
@@ -54,7 +52,6 @@ struct JobRun {
         }
 
         let duration = ContinuousClock.now - started
-        bodyEnded()
         await write(outcome)
         report(outcome, duration: duration, logger: logger)
     }

@@ -36,10 +36,7 @@ public final class Worker: Service, CustomStringConvertible {
         var stopRequested = false
         var workerID: Int64?
         var listening = false
-        /// Jobs whose body runs, by id.
         var running: [Int64: AbortState] = [:]
-        /// Jobs whose outcome is being written.
-        var ending = 0
     }
 
     /// A worker for `app`'s tasks.
@@ -159,11 +156,6 @@ public final class Worker: Service, CustomStringConvertible {
                 continue
             }
             guard !fetched.isEmpty else {
-                // An outcome being written may free a lock: look again once it is.
-                if state.withLock({ $0.ending > 0 }) {
-                    await jobEnded.wait(upTo: .seconds(1))
-                    continue
-                }
                 if !options.wait { break }
                 await wake.wait(upTo: options.fetchJobPollingInterval)
                 continue
@@ -172,15 +164,8 @@ public final class Worker: Service, CustomStringConvertible {
                 let abort = AbortState()
                 state.withLock { $0.running[job.id] = abort }
                 jobs.addTask {
-                    await JobRun(worker: self, job: job, abort: abort).run {
-                        // The slot is free once the body ended; the outcome is written meanwhile.
-                        self.state.withLock { state in
-                            state.running.removeValue(forKey: job.id)
-                            state.ending += 1
-                        }
-                        self.jobEnded.send()
-                    }
-                    self.state.withLock { $0.ending -= 1 }
+                    await JobRun(worker: self, job: job, abort: abort).run()
+                    self.state.withLock { _ = $0.running.removeValue(forKey: job.id) }
                     self.jobEnded.send()
                 }
             }
