@@ -1,0 +1,65 @@
+"""Python Procrastinate 3.10 on a subset of the benchmark workloads, for comparison.
+
+Usage: BENCH_DSN=postgresql://… BENCH_N=5000 python procrastinate_bench.py
+Prints a JSON object with the same summary keys as QueueBenchmark for: defer_sequential,
+defer_batch_100, work_c1_listen_on, work_c10_listen_on. Run it with the virtualenv that
+scripts/test creates (.venv-reference/bin/python).
+"""
+
+import asyncio
+import json
+import os
+import time
+
+import procrastinate
+import psycopg
+
+DSN = os.environ["BENCH_DSN"]
+N = int(os.environ.get("BENCH_N", "5000"))
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=DSN))
+
+
+@app.task(name="bench.noop")
+async def noop(i):
+    pass
+
+
+async def reset(jobs=0):
+    async with await psycopg.AsyncConnection.connect(DSN, autocommit=True) as connection:
+        await connection.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers RESTART IDENTITY CASCADE"
+        )
+        for start in range(0, jobs, 1000):
+            await connection.execute(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+                "SELECT 'default', 'bench.noop', jsonb_build_object('i', i) FROM generate_series(%s, %s) AS i",
+                (start, min(start + 1000, jobs) - 1),
+            )
+        await connection.execute("ANALYZE procrastinate_jobs")
+        await connection.execute("CHECKPOINT")
+
+
+async def main():
+    summary = {}
+    async with app.open_async():
+        await reset()
+        start = time.monotonic()
+        for i in range(N):
+            await noop.defer_async(i=i)
+        summary["defer_sequential_jobs_per_s"] = N / (time.monotonic() - start)
+
+        await reset()
+        start = time.monotonic()
+        for batch in range(0, N, 100):
+            await noop.batch_defer_async(*({"i": i} for i in range(batch, min(batch + 100, N))))
+        summary["defer_batch_100_jobs_per_s"] = N / (time.monotonic() - start)
+
+        for concurrency in (1, 10):
+            await reset(N)
+            start = time.monotonic()
+            await app.run_worker_async(concurrency=concurrency, wait=False, install_signal_handlers=False)
+            summary[f"work_c{concurrency}_listen_on_jobs_per_s"] = N / (time.monotonic() - start)
+    print(json.dumps({"implementation": "python-procrastinate", "implementation_version": procrastinate.__version__, "params": {"n": N}, "summary": summary}, indent=2))
+
+
+asyncio.run(main())
