@@ -32,7 +32,7 @@ async def reset(jobs=0):
         for start in range(0, jobs, 1000):
             await connection.execute(
                 "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
-                "SELECT 'default', 'bench.noop', jsonb_build_object('i', i) FROM generate_series(%s, %s) AS i",
+                "SELECT 'default', 'bench.noop', jsonb_build_object('i', i) FROM generate_series(%s::int, %s::int) AS i",
                 (start, min(start + 1000, jobs) - 1),
             )
         await connection.execute("ANALYZE procrastinate_jobs")

@@ -13,6 +13,10 @@ CREATE TABLE IF NOT EXISTS procrastinate_swift_migrations (
 CREATE INDEX procrastinate_swift_jobs_lock_head_idx_v1 ON procrastinate_jobs (lock, priority DESC, id ASC)
     WHERE status = 'todo'::procrastinate_job_status AND lock IS NOT NULL;
 
+-- The next jobs without a lock, without walking past waiting locked jobs.
+CREATE INDEX procrastinate_swift_jobs_unlocked_idx_v1 ON procrastinate_jobs (priority DESC, id ASC)
+    WHERE status = 'todo'::procrastinate_job_status AND lock IS NULL;
+
 -- Claims up to p_limit runnable jobs for a worker in one statement, with the semantics of
 -- procrastinate_fetch_job_v2 called p_limit times: todo, in the queues (NULL: any), due,
 -- highest priority then lowest id, rows locked by others skipped; a job with a lock only when

@@ -26,7 +26,9 @@ struct JobRun {
         return logger
     }
 
-    func run() async {
+    /// Runs the job; `bodyEnded` is called once the task's body has returned, before the
+    /// outcome is written.
+    func run(bodyEnded: () -> Void) async {
         let started = ContinuousClock.now
         let logger = logger
         logger.info("Starting job \(job.callString)", metadata: ["action": "start_job"])
@@ -52,6 +54,7 @@ struct JobRun {
         }
 
         let duration = ContinuousClock.now - started
+        bodyEnded()
         await write(outcome)
         report(outcome, duration: duration, logger: logger)
     }

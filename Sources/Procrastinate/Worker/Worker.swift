@@ -36,7 +36,10 @@ public final class Worker: Service, CustomStringConvertible {
         var stopRequested = false
         var workerID: Int64?
         var listening = false
+        /// Jobs holding a slot, by id.
         var running: [Int64: AbortState] = [:]
+        /// Jobs whose slot was freed while their outcome is being written.
+        var ending = 0
     }
 
     /// A worker for `app`'s tasks.
@@ -156,6 +159,11 @@ public final class Worker: Service, CustomStringConvertible {
                 continue
             }
             guard !fetched.isEmpty else {
+                // A one-shot worker looks again once the outcomes being written are written.
+                if !options.wait, state.withLock({ $0.ending > 0 }) {
+                    await jobEnded.wait(upTo: .seconds(1))
+                    continue
+                }
                 if !options.wait { break }
                 await wake.wait(upTo: options.fetchJobPollingInterval)
                 continue
@@ -164,8 +172,21 @@ public final class Worker: Service, CustomStringConvertible {
                 let abort = AbortState()
                 state.withLock { $0.running[job.id] = abort }
                 jobs.addTask {
-                    await JobRun(worker: self, job: job, abort: abort).run()
-                    self.state.withLock { _ = $0.running.removeValue(forKey: job.id) }
+                    // A job without a lock frees its slot as soon as its body ended, so that the next
+                    // claim overlaps the writing of its outcome. A locked job keeps its slot until
+                    // then: its lock's next job cannot be claimed before anyway.
+                    let freesEarly = job.lock == nil
+                    await JobRun(worker: self, job: job, abort: abort).run {
+                        guard freesEarly else { return }
+                        self.state.withLock { state in
+                            state.running.removeValue(forKey: job.id)
+                            state.ending += 1
+                        }
+                        self.jobEnded.send()
+                    }
+                    self.state.withLock { state in
+                        if freesEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
+                    }
                     self.jobEnded.send()
                 }
             }
