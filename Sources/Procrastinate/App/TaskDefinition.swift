@@ -14,11 +14,13 @@ public struct TaskOptions: Sendable {
     public var retry: (any RetryPolicy)?
     /// How long a job may run before it is cancelled (nil: no limit).
     public var timeout: Duration?
+    /// Middleware around this task's jobs, inside the worker's, outermost first.
+    public var middleware: [any JobMiddleware]
 
     /// Options; the defaults are Procrastinate's.
     public init(
         queue: String = "default", priority: Int = 0, lock: String? = nil, queueingLock: String? = nil,
-        retry: (any RetryPolicy)? = nil, timeout: Duration? = nil
+        retry: (any RetryPolicy)? = nil, timeout: Duration? = nil, middleware: [any JobMiddleware] = []
     ) {
         self.queue = queue
         self.priority = priority
@@ -26,6 +28,7 @@ public struct TaskOptions: Sendable {
         self.queueingLock = queueingLock
         self.retry = retry
         self.timeout = timeout
+        self.middleware = middleware
     }
 }
 

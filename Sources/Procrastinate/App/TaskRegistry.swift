@@ -65,13 +65,18 @@ extension TaskRegistrar {
     ///   - queue, priority, lock, queueingLock: Defaults of the jobs deferred to it.
     ///   - retry: When a failed job runs again (nil: never).
     ///   - timeout: How long a job may run before it is cancelled.
+    ///   - middleware: Code around this task's jobs (inside the worker's middleware).
     /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken.
     public func task<Arguments: Codable & Sendable>(
         _ name: String, aliases: [String] = [], queue: String = "default", priority: Int = 0, lock: String? = nil,
         queueingLock: String? = nil, retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
+        middleware: [any JobMiddleware] = [],
         _ body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
-        let options = TaskOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, retry: retry, timeout: timeout)
+        let options = TaskOptions(
+            queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, retry: retry, timeout: timeout,
+            middleware: middleware
+        )
         let definition = TaskDefinition(name: name, aliases: aliases, options: options, arguments: Arguments.self, body: body)
         try register(definition)
         return TaskHandle(definition: definition)
@@ -81,11 +86,12 @@ extension TaskRegistrar {
     public func task<Arguments: Codable & Sendable>(
         _ name: String, aliases: [String] = [], queue: String = "default", priority: Int = 0, lock: String? = nil,
         queueingLock: String? = nil, retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
+        middleware: [any JobMiddleware] = [],
         _ body: @escaping @Sendable (Arguments) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
         try task(
             name, aliases: aliases, queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, retry: retry,
-            timeout: timeout
+            timeout: timeout, middleware: middleware
         ) { (arguments: Arguments, _: JobContext) in try await body(arguments) }
     }
 }

@@ -74,7 +74,7 @@ struct JobRun {
             job: job, workerName: worker.options.name, workerQueues: worker.options.queues, startedAt: Date(),
             additionalContext: worker.options.additionalContext, abortState: abort
         )
-        let middleware = worker.options.middleware
+        let middleware = worker.options.middleware + task.options.middleware
         let abort = self.abort
         let timeout = task.options.timeout
         let timedOut = try await withThrowingTaskGroup(of: WatchEnd.self) { group in

@@ -263,12 +263,16 @@ import Testing
         }
         try await kind.withApp { app in
             let journal = Journal()
-            let task = try app.task("wrapped") { (_: NoArguments) in journal.record("body") }
+            let task = try app.task("wrapped", middleware: [Tag(name: "task", journal: journal)]) { (_: NoArguments) in
+                journal.record("body")
+            }
             try await task.defer()
             var options = WorkerOptions.test(wait: false)
             options.middleware = [Tag(name: "outer", journal: journal), Tag(name: "inner", journal: journal)]
             try await RunningWorker(Worker(app: app, options: options)).finished()
-            #expect(journal.labels == ["outer before", "inner before", "body", "inner after", "outer after"])
+            #expect(journal.labels == [
+                "outer before", "inner before", "task before", "body", "task after", "inner after", "outer after",
+            ])
         }
     }
 }
