@@ -67,6 +67,14 @@ let package = Package(
             path: "examples/Periodic", swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "Locks", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
+            path: "examples/Locks", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Retries", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
+            path: "examples/Retries", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "QueueBenchmark",
             dependencies: ["Procrastinate", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/QueueBenchmark", swiftSettings: swiftSettings

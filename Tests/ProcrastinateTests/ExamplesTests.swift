@@ -32,4 +32,31 @@ import Testing
             #expect(output.contains { $0.hasPrefix("report (fr)     tick ") } && output.contains { $0.hasPrefix("report (de)     tick ") })
         }
     }
+
+    @Test func locksRunOneAtATimeAndQueueingLocksRefuse() async throws {
+        try await TestDatabase.withDatabase { db in
+            let output = try await run("Locks", in: db).lines
+            #expect(output.contains { $0.contains("second refresh refused") })
+            // The transfers of account 1 start in the order they were deferred, each after the previous ended.
+            let events = output.compactMap { line in line.range(of: " s  ").map { String(line[$0.upperBound...]) } }
+            let account1 = events.filter { $0.hasSuffix("on account 1") }
+            #expect(account1 == [
+                "start transfer of 10 on account 1", "end   transfer of 10 on account 1",
+                "start transfer of 20 on account 1", "end   transfer of 20 on account 1",
+                "start transfer of 30 on account 1", "end   transfer of 30 on account 1",
+            ])
+            #expect(events.filter { $0 == "refresh the cache" }.count == 1)
+            #expect(output.contains("  account:1: 3 succeeded"))
+            #expect(output.contains("  account:2: 2 succeeded"))
+        }
+    }
+
+    @Test func retriesTimeoutsAndAbort() async throws {
+        try await TestDatabase.withDatabase { db in
+            let output = try await run("Retries", in: db).lines
+            #expect(output.contains("  flaky: succeeded after 3 run(s)"))
+            #expect(output.contains("  slow: failed after 1 run(s)"))
+            #expect(output.contains("  long: aborted after 1 run(s)"))
+        }
+    }
 }
