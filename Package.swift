@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
     ],
     targets: [
         .target(name: "Cron", swiftSettings: swiftSettings),
@@ -73,6 +74,16 @@ let package = Package(
         .executableTarget(
             name: "Retries", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
             path: "examples/Retries", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HTTPService",
+            dependencies: [
+                "Procrastinate",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "examples/HTTPService", swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "QueueBenchmark",

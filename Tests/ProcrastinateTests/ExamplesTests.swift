@@ -1,13 +1,20 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Procrastinate
 import Testing
 
 /// The programs of `examples/`, run against a test database as a user would run them.
 @Suite struct ExamplesTests {
-    func run(_ example: String, _ arguments: [String] = [], in db: PostgresConnector) async throws -> BackgroundProcess {
+    func start(_ example: String, _ arguments: [String] = [], in db: PostgresConnector) throws -> BackgroundProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["PROCRASTINATE_DATABASE_URL"] = try db.testURL
-        let process = try BackgroundProcess(example, arguments, environment: environment)
+        return try BackgroundProcess(example, arguments, environment: environment)
+    }
+
+    func run(_ example: String, _ arguments: [String] = [], in db: PostgresConnector) async throws -> BackgroundProcess {
+        let process = try start(example, arguments, in: db)
         #expect(try await process.exited(within: .seconds(60)) == 0, "\(process.errorOutput)")
         return process
     }
@@ -57,6 +64,30 @@ import Testing
             #expect(output.contains("  flaky: succeeded after 3 run(s)"))
             #expect(output.contains("  slow: failed after 1 run(s)"))
             #expect(output.contains("  long: aborted after 1 run(s)"))
+        }
+    }
+
+    @Test func httpServiceDefersInTheRequestsTransaction() async throws {
+        try await TestDatabase.withDatabase { db in
+            let service = try start("HTTPService", ["--port", "0"], in: db)
+            try await eventually("the service to listen") { service.lines.contains { $0.hasPrefix("listening on port ") } }
+            let port = service.lines.first { $0.hasPrefix("listening on port ") }!.split(separator: " ").last!
+            func post(_ query: String) async throws -> Int {
+                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/signups\(query)")!)
+                request.httpMethod = "POST"
+                let (_, response) = try await URLSession.shared.data(for: request)
+                return (response as! HTTPURLResponse).statusCode
+            }
+            #expect(try await post("?email=ada@example.com") == 201)
+            // The second signup violates the unique email: its job rolls back with it.
+            #expect(try await post("?email=ada@example.com") == 409)
+            #expect(try await post("") == 400)
+            try await eventually("the welcome mail") { service.lines.contains("welcome mail sent to ada@example.com") }
+            service.send(SIGTERM)
+            #expect(try await service.exited() == 0, "\(service.errorOutput)")
+            let jobs = try await JobManager(connector: db).listJobs()
+            #expect(jobs.map(\.taskName) == ["send_welcome"])
+            #expect(jobs.map(\.status) == [.succeeded])
         }
     }
 }

@@ -56,6 +56,7 @@ public final class PostgresConnector: Sendable {
         }
     }
 
+    /// Runs `body` with the connector open: see ``run(isolation:_:)``.
     public func open<Result: Sendable>(
         isolation: isolated (any Actor)? = #isolation,
         during body: () async throws -> Result
