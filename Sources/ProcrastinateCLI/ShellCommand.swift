@@ -29,13 +29,11 @@ struct ShellCommand: AsyncParsableCommand {
                 _ = await shell.execute(command.joined(separator: " "))
                 return
             }
-            let interactive = isatty(STDIN_FILENO) != 0
-            if interactive { print(ProcrastinateShell.intro) }
-            while true {
-                if interactive {
-                    FileHandle.standardOutput.write(Data(ProcrastinateShell.prompt.utf8))
-                }
-                guard let line = readLine() else { break }
+            // At a terminal: the intro, a prompt, line editing and history. Otherwise: plain lines.
+            var terminal = isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0
+                ? TerminalLineReader(prompt: ProcrastinateShell.prompt) : nil
+            if terminal != nil { print(ProcrastinateShell.intro) }
+            while let line = terminal != nil ? terminal!.readLine() : readLine() {
                 guard await shell.execute(line) else { break }
             }
         }
