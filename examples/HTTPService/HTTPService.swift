@@ -30,7 +30,12 @@ enum HTTPService {
             logger.logLevel = .warning
             return logger
         }()
-        let port = CommandLine.arguments.firstIndex(of: "--port").flatMap { Int(CommandLine.arguments[$0 + 1]) } ?? 8080
+        let arguments = CommandLine.arguments
+        let port = arguments.firstIndex(of: "--port").map { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? 8080
+        guard let port else {
+            FileHandle.standardError.write(Data("error: --port needs a number, e.g. --port 8080\n".utf8))
+            exit(1)
+        }
 
         let settings = try ConnectionSettings.resolve(url: nil)
         let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
