@@ -159,8 +159,9 @@ public final class Worker: Service, CustomStringConvertible {
                 continue
             }
             guard !fetched.isEmpty else {
-                // A one-shot worker looks again once the outcomes being written are written.
-                if !options.wait, state.withLock({ $0.ending > 0 }) {
+                // A one-shot worker looks again once its running jobs ended and their outcomes
+                // are written: a retry makes a job available again.
+                if !options.wait, state.withLock({ $0.ending > 0 || !$0.running.isEmpty }) {
                     await jobEnded.wait(upTo: .seconds(1))
                     continue
                 }
