@@ -6,6 +6,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// A program of `examples/`: the library, logging, and what else it names.
+func example(_ name: String, _ dependencies: Target.Dependency...) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")] + dependencies,
+        path: "examples/\(name)", swiftSettings: swiftSettings
+    )
+}
+
 let package = Package(
     name: "procrastinate-swift",
     platforms: [.macOS(.v15)],
@@ -59,31 +68,14 @@ let package = Package(
             path: "Sources/EmbedSQLPlugin"
         ),
 
-        .executableTarget(
-            name: "Quickstart", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
-            path: "examples/Quickstart", swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "Periodic", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
-            path: "examples/Periodic", swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "Locks", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
-            path: "examples/Locks", swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "Retries", dependencies: ["Procrastinate", .product(name: "Logging", package: "swift-log")],
-            path: "examples/Retries", swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "HTTPService",
-            dependencies: [
-                "Procrastinate",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            path: "examples/HTTPService", swiftSettings: swiftSettings
+        example("Quickstart"),
+        example("Periodic"),
+        example("Locks"),
+        example("Retries"),
+        example(
+            "HTTPService",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio")
         ),
         .executableTarget(
             name: "QueueBenchmark",
