@@ -40,6 +40,9 @@ public final class Worker: Service, CustomStringConvertible {
         var running: [Int64: AbortState] = [:]
         /// Jobs whose slot was freed while their outcome is being written.
         var ending = 0
+        /// Jobs whose outcome was written, ever: a fetch that began before one was may have
+        /// missed its retry.
+        var ended = 0
     }
 
     /// A worker for `app`'s tasks.
@@ -146,6 +149,7 @@ public final class Worker: Service, CustomStringConvertible {
                 await jobEnded.wait(upTo: .seconds(1))
                 continue
             }
+            let endedBeforeFetch = state.withLock { $0.ended }
             let fetched: [Job]
             do {
                 fetched = try await app.connector.fetchJobs(queues: options.queues, workerID: workerID, limit: free)
@@ -161,7 +165,7 @@ public final class Worker: Service, CustomStringConvertible {
             guard !fetched.isEmpty else {
                 // A one-shot worker looks again once its running jobs ended and their outcomes
                 // are written: a retry makes a job available again.
-                if !options.wait, state.withLock({ $0.ending > 0 || !$0.running.isEmpty }) {
+                if !options.wait, state.withLock({ $0.ending > 0 || !$0.running.isEmpty || $0.ended != endedBeforeFetch }) {
                     await jobEnded.wait(upTo: .seconds(1))
                     continue
                 }
@@ -187,6 +191,7 @@ public final class Worker: Service, CustomStringConvertible {
                     }
                     self.state.withLock { state in
                         if freesEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
+                        state.ended += 1
                     }
                     self.jobEnded.send()
                 }
