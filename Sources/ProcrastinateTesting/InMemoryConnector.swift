@@ -92,7 +92,8 @@ public actor InMemoryConnector: NotifyingConnector {
 
     public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) throws -> Int64? {
         let sameSchedule = { (entry: PeriodicDefer) in entry.taskName == job.taskName && entry.periodicID == periodicID }
-        guard !periodicDefers.contains(where: { sameSchedule($0) && $0.timestamp == timestamp }) else { return nil }
+        // A tick at or before the newest recorded one was deferred already (or skipped late).
+        guard !periodicDefers.contains(where: { sameSchedule($0) && $0.timestamp >= timestamp }) else { return nil }
         let id = try deferJobs([NewJob(
             queue: job.queue, taskName: job.taskName, priority: job.priority, lock: job.lock,
             queueingLock: job.queueingLock, arguments: job.arguments

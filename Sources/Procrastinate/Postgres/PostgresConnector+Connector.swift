@@ -38,22 +38,27 @@ extension PostgresConnector: Connector {
 
     public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64? {
         try InvalidQueueName.check(job.queue)
-        return try await withConnection { connection in
-            do {
-                let rows = try await connection.query(
-                    """
-                    SELECT procrastinate_defer_periodic_job_v2(\(job.queue), \(job.lock), \(job.queueingLock), \(job.taskName),
-                           \(Int32(clamping: job.priority)), \(periodicID), \(timestamp), \(job.arguments)::jsonb)
-                    """,
-                    logger: logger
-                )
-                for try await id in rows.decode(Int64?.self) {
-                    return id
-                }
-                return nil
-            } catch {
-                throw describe(error)
+        // procrastinate_defer_periodic_job_v2 forgets older ticks once a newer one is deferred,
+        // so a scheduler running late could defer a forgotten tick again. Under a lock per
+        // schedule, a tick older than the newest recorded one is skipped instead.
+        return try await withTransaction { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\(job.taskName) || '/' || \(periodicID)))", logger: logger
+            )
+            let rows = try await connection.query(
+                """
+                SELECT CASE WHEN EXISTS (
+                    SELECT 1 FROM procrastinate_periodic_defers
+                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID) AND defer_timestamp >= \(timestamp)
+                ) THEN NULL ELSE procrastinate_defer_periodic_job_v2(\(job.queue), \(job.lock), \(job.queueingLock), \(job.taskName),
+                    \(Int32(clamping: job.priority)), \(periodicID), \(timestamp), \(job.arguments)::jsonb) END
+                """,
+                logger: logger
+            )
+            for try await id in rows.decode(Int64?.self) {
+                return id
             }
+            return nil
         }
     }
 

@@ -123,6 +123,19 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
+    func aLateSchedulerDoesNotDeferAForgottenTickAgain(kind: ConnectorKind) async throws {
+        try await kind.withConnector { connector in
+            let job = NewJob(queue: "periodic", taskName: "tick", arguments: "{}")
+            let first = try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 60)
+            #expect(first != nil)
+            // Deferring 61 forgets 60 in the table; a replica still at 60 must not defer it again.
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 61) != nil)
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 60) == nil)
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 62) != nil)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
     func finishingRejectsWrongStates(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let sum = try app.task("sum") { (_: Sum) in }
