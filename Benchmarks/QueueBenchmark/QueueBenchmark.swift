@@ -87,6 +87,7 @@ struct QueueBenchmark {
             ("locks_c10_k10", { try await locks(jobs: n) }),
             ("locks_backlog", { try await locks(jobs: backlog) }),
             ("work_c100", { try await sleepers() }),
+            ("work_c10_no_database", { try await workWithoutDatabase() }),
         ]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
@@ -102,7 +103,7 @@ struct QueueBenchmark {
         }
         var summary: [String: Any] = [:]
         for name in ["defer_sequential", "defer_batch_100", "defer_batch_1000", "work_c1_listen_on", "work_c10_listen_on",
-                     "work_c1_listen_off", "work_c10_listen_off", "locks_c10_k10", "locks_backlog", "work_c100",
+                     "work_c1_listen_off", "work_c10_listen_off", "locks_c10_k10", "locks_backlog", "work_c100", "work_c10_no_database",
                      "raw_insert_sequential", "raw_insert_batch_100", "raw_cycle_batch_100"] {
             summary["\(name)_jobs_per_s"] = median(name, "jobs_per_s")
         }
@@ -186,13 +187,22 @@ struct QueueBenchmark {
         recorder.finished.withLock { $0 = 0 }
     }
 
-    func timed(_ body: () async throws -> Void) async throws -> (seconds: Double, cpu: Double) {
+    /// How long `body` took, the host's CPU use meanwhile (all cores, percent) and this
+    /// process's CPU time (user and system, seconds).
+    func timed(_ body: () async throws -> Void) async throws -> Timing {
         let cpuBefore = cpuTimes()
+        let ownBefore = ownCPUSeconds()
         let clock = ContinuousClock()
         let elapsed = try await clock.measure { try await body() }
         let cpuAfter = cpuTimes()
         let busy = (cpuAfter.busy - cpuBefore.busy) / max(1, cpuAfter.total - cpuBefore.total) * 100
-        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, busy)
+        return Timing(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, hostBusyPercent: busy, ownCPUSeconds: ownCPUSeconds() - ownBefore)
+    }
+
+    struct Timing {
+        var seconds: Double
+        var hostBusyPercent: Double
+        var ownCPUSeconds: Double
     }
 
     /// Busy and total jiffies of the host (all cores), from /proc/stat.
@@ -206,8 +216,21 @@ struct QueueBenchmark {
         return (total - values[3] - values[4], total)
     }
 
-    func result(jobs: Int, _ time: (seconds: Double, cpu: Double), ok: Bool = true) -> [String: Any] {
-        ["jobs": jobs, "seconds": time.seconds, "jobs_per_s": Double(jobs) / time.seconds, "host_cpu_busy_pct": time.cpu, "ok": ok]
+    /// User and system CPU time of this process so far.
+    func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// One run's figures; `client_cpu_us_per_job` is the benchmark process's CPU time (the
+    /// worker's, mostly) per job.
+    func result(jobs: Int, _ time: Timing, ok: Bool = true) -> [String: Any] {
+        [
+            "jobs": jobs, "seconds": time.seconds, "jobs_per_s": Double(jobs) / time.seconds, "host_cpu_busy_pct": time.hostBusyPercent,
+            "client_cpu_us_per_job": time.ownCPUSeconds / Double(max(jobs, 1)) * 1e6, "ok": ok,
+        ]
     }
 
     func succeeded() async throws -> Int {
@@ -267,6 +290,16 @@ struct QueueBenchmark {
         let time = try await timed { try await Worker(app: app, options: options).run() }
         let done = try await succeeded()
         return result(jobs: n, time, ok: done == n)
+    }
+
+    /// The worker's own cost: no-op jobs from a connector that costs nothing, no database.
+    func workWithoutDatabase() async throws -> [String: Any] {
+        let stub = StubConnector(jobs: n, taskName: "bench.noop")
+        let app = App(connector: stub, logger: app.logger)
+        _ = try app.task("bench.noop") { (_: Index) in }
+        let options = WorkerOptions(concurrency: 10, wait: false, stalledJobRecoveryThreshold: nil, runsPeriodicDeferrer: false)
+        let time = try await timed { try await Worker(app: app, options: options).run() }
+        return result(jobs: n, time, ok: stub.succeeded == n)
     }
 
     func latency() async throws -> [String: Any] {

@@ -65,17 +65,20 @@ BEGIN
          ORDER BY job.priority DESC, job.id ASC
          LIMIT p_limit)
     ), claimed AS (
+        -- Ids go through arrays, so that the cached generic plan (which cannot know p_limit)
+        -- looks them up by primary key rather than hashing a scan of the whole table.
         SELECT job.id FROM procrastinate_jobs AS job
-        WHERE job.id IN (SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit)
+        WHERE job.id = ANY (ARRAY(SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit))
           AND job.status = 'todo'
         ORDER BY job.priority DESC, job.id ASC
         FOR UPDATE OF job SKIP LOCKED
+    ), started AS (
+        UPDATE procrastinate_jobs AS job
+        SET status = 'doing', worker_id = p_worker_id
+        WHERE job.id = ANY (ARRAY(SELECT claimed.id FROM claimed))
+        RETURNING job.*
     )
-    UPDATE procrastinate_jobs AS job
-    SET status = 'doing', worker_id = p_worker_id
-    FROM claimed
-    WHERE job.id = claimed.id
-    RETURNING job.*;
+    SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
 END;
 $$;
 

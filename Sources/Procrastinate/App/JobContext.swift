@@ -54,23 +54,48 @@ public struct JobContext: Sendable {
     public var shouldAbort: Bool { abortState.reason != nil }
 }
 
-/// The abort request of a running job, shared by its context and its worker.
+/// The abort request of a running job, shared by its context and its worker: a request
+/// records its reason and cancels the task running the job's body.
 final class AbortState: Sendable {
-    private let storage = Mutex<AbortReason?>(nil)
-    /// Sent when an abort is requested.
-    let requested = Signal()
+    private struct State {
+        var reason: AbortReason?
+        /// The task running the body, while it does.
+        var running: RunningTask?
+    }
 
-    var reason: AbortReason? { storage.withLock { $0 } }
+    /// The handle of a task that is known to be running: it is only used under the lock, and
+    /// dropped (under the lock) before the task's body returns.
+    private struct RunningTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
+    }
 
-    /// Records `reason` unless one was recorded before; returns whether it was.
+    private let state = Mutex(State())
+
+    var reason: AbortReason? { state.withLock { $0.reason } }
+
+    /// Records `reason` unless one was recorded before, and cancels the body; returns whether
+    /// it was recorded.
     @discardableResult
     func request(_ reason: AbortReason) -> Bool {
-        let recorded = storage.withLock { current in
-            guard current == nil else { return false }
-            current = reason
+        state.withLock { state in
+            guard state.reason == nil else { return false }
+            state.reason = reason
+            state.running?.task.cancel()
             return true
         }
-        if recorded { requested.send() }
-        return recorded
+    }
+
+    /// Runs `body` in the current task, which an abort request (earlier or meanwhile)
+    /// cancels.
+    func cancellable<Result>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> Result) async rethrows -> Result {
+        withUnsafeCurrentTask { task in
+            let running = task.map(RunningTask.init)
+            state.withLock { state in
+                state.running = running
+                if state.reason != nil { running?.task.cancel() }
+            }
+        }
+        defer { state.withLock { $0.running = nil } }
+        return try await body()
     }
 }

@@ -17,21 +17,31 @@ struct JobRun {
         case retry(RetryDecision, any Error)
     }
 
-    private var logger: Logger {
+    private var logger: Logger { worker.logger }
+
+    /// The worker's logger carrying the job's fields, for the rare paths that log elsewhere.
+    private var jobLogger: Logger {
         var logger = worker.logger
-        logger[metadataKey: "task"] = "\(job.taskName)"
-        logger[metadataKey: "job_id"] = "\(job.id)"
-        logger[metadataKey: "queue"] = "\(job.queue)"
-        logger[metadataKey: "attempt"] = "\(job.attempts + 1)"
+        for (key, value) in metadata([:]) {
+            logger[metadataKey: key] = value
+        }
         return logger
+    }
+
+    /// The job's fields and `extra`, for a log message: built only when the message is
+    /// logged (metadata arguments are autoclosures), so a filtered level costs nothing.
+    private func metadata(_ extra: Logger.Metadata) -> Logger.Metadata {
+        extra.merging(
+            ["task": "\(job.taskName)", "job_id": "\(job.id)", "queue": "\(job.queue)", "attempt": "\(job.attempts + 1)"],
+            uniquingKeysWith: { extra, _ in extra }
+        )
     }
 
     /// Runs the job; `bodyEnded` is called once the task's body has returned, before the
     /// outcome is written.
     func run(bodyEnded: () -> Void) async {
         let started = ContinuousClock.now
-        let logger = logger
-        logger.info("Starting job \(job.callString)", metadata: ["action": "start_job"])
+        logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
         worker.metrics.started(job)
 
         let outcome: Outcome
@@ -49,24 +59,17 @@ struct JobRun {
             }
         } else {
             let error = UnknownTask(name: job.taskName, knownNames: worker.app.taskNames)
-            logger.error("\(error)", metadata: ["action": "task_not_found"])
+            logger.error("\(error)", metadata: metadata(["action": "task_not_found"]))
             outcome = .failed(error)
         }
 
         let duration = ContinuousClock.now - started
         bodyEnded()
         await write(outcome)
-        report(outcome, duration: duration, logger: logger)
+        report(outcome, duration: duration)
     }
 
     // MARK: Running
-
-    /// What ended the watch over a running body.
-    private enum WatchEnd: Sendable {
-        case bodyFinished
-        case abortRequested
-        case timedOut
-    }
 
     /// Runs the task; an abort request or the timeout cancels it.
     private func runBody(of task: TaskDefinition) async throws {
@@ -75,36 +78,34 @@ struct JobRun {
             additionalContext: worker.options.additionalContext, abortState: abort
         )
         let middleware = worker.options.middleware + task.options.middleware
-        let abort = self.abort
-        let timeout = task.options.timeout
-        let timedOut = try await withThrowingTaskGroup(of: WatchEnd.self) { group in
-            group.addTask {
+        try await abort.cancellable {
+            guard let timeout = task.options.timeout else {
                 try await Self.invoke(task, context: context, middleware: middleware[...])
-                return .bodyFinished
+                return
             }
-            group.addTask {
-                if let timeout {
-                    return await abort.requested.wait(upTo: timeout) ? .abortRequested : .timedOut
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await Self.invoke(task, context: context, middleware: middleware[...])
+                    return false
                 }
-                await abort.requested.wait()
-                return .abortRequested
-            }
-            defer { group.cancelAll() }
-            var timedOut = false
-            while let end = try await group.next() {
-                switch end {
-                case .bodyFinished:
-                    return timedOut
-                case .abortRequested, .timedOut:
-                    // Cancel the body, then wait for it to end: it may still return or throw.
-                    timedOut = end == .timedOut && !Task.isCancelled
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return !Task.isCancelled
+                }
+                // The first to end: the body, or the timer (which cancels the body, then waits
+                // for it to return or throw).
+                let timedOut: Bool
+                do {
+                    timedOut = try await group.next() ?? false
+                } catch {
                     group.cancelAll()
+                    throw error
                 }
+                group.cancelAll()
+                guard timedOut else { return }
+                _ = try? await group.next()
+                throw JobTimedOut(timeout: timeout)
             }
-            return timedOut
-        }
-        if timedOut, let timeout {
-            throw JobTimedOut(timeout: timeout)
         }
     }
 
@@ -157,7 +158,7 @@ struct JobRun {
             (status, delete) = (.aborted, deleteJobs == .always)
         case .retry(let decision, _):
             let connector = worker.app.connector
-            let (id, logger) = (job.id, logger)
+            let (id, logger) = (job.id, jobLogger)
             // Outside the job's task, so that a cancelled worker still records it.
             return await Task {
                 await OutcomeWriter.persistently(logger: logger) {
@@ -170,30 +171,35 @@ struct JobRun {
         return await worker.outcomes.write(JobOutcome(jobID: job.id, status: status, deleteJob: delete))
     }
 
-    private func report(_ outcome: Outcome, duration: Duration, logger: Logger) {
-        let seconds = String(format: "%.3f", duration.seconds)
-        var metadata: Logger.Metadata = ["duration": "\(seconds)"]
-        let status: String
+    private func report(_ outcome: Outcome, duration: Duration) {
+        worker.metrics.ended(job, outcome: outcome, duration: duration)
         let level: Logger.Level
         switch outcome {
-        case .succeeded:
-            (status, level) = ("Success", .info)
-            metadata["action"] = "job_success"
-        case .failed(let error):
-            (status, level) = ("Error", .error)
-            metadata["action"] = "job_error"
-            metadata["error"] = "\(error)"
-        case .aborted:
-            (status, level) = ("Aborted", .info)
-            metadata["action"] = "job_aborted"
-        case .retry(_, let error):
-            let aborted = error is CancellationError
-            (status, level) = (aborted ? "Aborted, to retry" : "Error, to retry", .warning)
-            metadata["action"] = aborted ? "job_aborted_retry" : "job_error_retry"
-            metadata["error"] = "\(error)"
+        case .succeeded, .aborted: level = .info
+        case .failed: level = .error
+        case .retry: level = .warning
         }
-        metadata["outcome"] = "\(status)"
-        logger.log(level: level, "Job \(job.callString) ended with status: \(status), lasted \(seconds) s", metadata: metadata)
-        worker.metrics.ended(job, outcome: outcome, duration: duration)
+        guard logger.logLevel <= level else { return }
+        let (status, action, error) = Self.describe(outcome)
+        let seconds = String(format: "%.3f", duration.seconds)
+        var extra: Logger.Metadata = ["action": "\(action)", "duration": "\(seconds)", "outcome": "\(status)"]
+        extra["error"] = error.map { "\($0)" }
+        logger.log(level: level, "Job \(job.callString) ended with status: \(status), lasted \(seconds) s", metadata: metadata(extra))
+    }
+
+    /// How the logs name an outcome: its status, its action, its error.
+    private static func describe(_ outcome: Outcome) -> (status: String, action: String, error: (any Error)?) {
+        switch outcome {
+        case .succeeded:
+            ("Success", "job_success", nil)
+        case .failed(let error):
+            ("Error", "job_error", error)
+        case .aborted:
+            ("Aborted", "job_aborted", nil)
+        case .retry(_, let error) where error is CancellationError:
+            ("Aborted, to retry", "job_aborted_retry", error)
+        case .retry(_, let error):
+            ("Error, to retry", "job_error_retry", error)
+        }
     }
 }

@@ -122,9 +122,10 @@ public final class Worker: Service, CustomStringConvertible {
                 )
                 sideTasks.addTask { await deferrer.run() }
             }
-            await withTaskGroup(of: Void.self) { jobs in
+            // A discarding group: a long-running worker must not keep every finished job's task.
+            await withDiscardingTaskGroup { jobs in
                 await fetchJobs(workerID: workerID, into: &jobs)
-                await finishRunningJobs(&jobs)
+                await finishRunningJobs()
             }
             sideTasks.cancelAll()
         }
@@ -141,12 +142,12 @@ public final class Worker: Service, CustomStringConvertible {
     // MARK: Fetching
 
     /// Claims as many jobs as there are free slots in one round trip, and starts them.
-    private func fetchJobs(workerID: Int64, into jobs: inout TaskGroup<Void>) async {
+    private func fetchJobs(workerID: Int64, into jobs: inout DiscardingTaskGroup) async {
         var failures = 0
         while !isStopping && !Task.isCancelled {
             let free = options.concurrency - state.withLock { $0.running.count }
             guard free > 0 else {
-                await jobEnded.wait(upTo: .seconds(1))
+                await jobEnded.wait()
                 continue
             }
             let endedBeforeFetch = state.withLock { $0.ended }
@@ -166,7 +167,7 @@ public final class Worker: Service, CustomStringConvertible {
                 // A one-shot worker looks again once its running jobs ended and their outcomes
                 // are written: a retry makes a job available again.
                 if !options.wait, state.withLock({ $0.ending > 0 || !$0.running.isEmpty || $0.ended != endedBeforeFetch }) {
-                    await jobEnded.wait(upTo: .seconds(1))
+                    await jobEnded.wait()
                     continue
                 }
                 if !options.wait { break }
@@ -200,8 +201,8 @@ public final class Worker: Service, CustomStringConvertible {
     }
 
     /// After fetching stopped: running jobs finish, aborted when the graceful timeout passes
-    /// or at once when the worker was cancelled.
-    private func finishRunningJobs(_ jobs: inout TaskGroup<Void>) async {
+    /// or at once when the worker was cancelled. The group then waits for them to end.
+    private func finishRunningJobs() async {
         if Task.isCancelled {
             abortRunningJobs(.shutdown)
         } else if let timeout = options.shutdownGracefulTimeout, isStopping {
@@ -211,7 +212,6 @@ public final class Worker: Service, CustomStringConvertible {
             }
             abortRunningJobs(.shutdown)
         }
-        await jobs.waitForAll()
     }
 
     private func abortRunningJobs(_ reason: AbortReason) {
