@@ -75,7 +75,9 @@ extension PostgresConnector: Connector {
     }
 
     public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job] {
-        guard limit > 1, hasSwiftFunctions else {
+        // Ours even for one job: procrastinate_fetch_job_v2's lock check slows down with the
+        // backlog of each lock.
+        guard hasSwiftFunctions else {
             return try await fetchJob(queues: queues, workerID: workerID).map { [$0] } ?? []
         }
         do {
