@@ -218,7 +218,11 @@ struct QueueBenchmark {
     /// User and system CPU time of this process so far.
     func ownCPUSeconds() -> Double {
         var usage = rusage()
+        #if canImport(Darwin)
+        getrusage(RUSAGE_SELF, &usage)
+        #else
         getrusage(RUSAGE_SELF.rawValue, &usage)
+        #endif
         let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
@@ -394,3 +398,4 @@ struct QueueBenchmark {
         return result(jobs: jobs, time, ok: done == jobs)
     }
 }
+

@@ -57,17 +57,22 @@ BEGIN
         ) AS head
         WHERE locks.lock IS NOT NULL
           AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = locks.lock AND running.status = 'doing')
+    ), unlocked AS (
+        -- Rows another fetch is claiming are skipped before the limit, so that concurrent
+        -- fetches take the next jobs instead of coming back empty.
+        SELECT job.id, job.priority FROM procrastinate_jobs AS job
+        WHERE job.status = 'todo' AND job.lock IS NULL
+          AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+        ORDER BY job.priority DESC, job.id ASC
+        LIMIT p_limit
+        FOR UPDATE OF job SKIP LOCKED
     ), candidates AS (
-        (SELECT heads.id, heads.priority FROM heads
-         WHERE (target_queue_names IS NULL OR heads.queue_name = ANY (target_queue_names))
-           AND (heads.scheduled_at IS NULL OR heads.scheduled_at <= now()))
+        SELECT heads.id, heads.priority FROM heads
+        WHERE (target_queue_names IS NULL OR heads.queue_name = ANY (target_queue_names))
+          AND (heads.scheduled_at IS NULL OR heads.scheduled_at <= now())
         UNION ALL
-        (SELECT job.id, job.priority FROM procrastinate_jobs AS job
-         WHERE job.status = 'todo' AND job.lock IS NULL
-           AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
-           AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-         ORDER BY job.priority DESC, job.id ASC
-         LIMIT p_limit)
+        SELECT unlocked.id, unlocked.priority FROM unlocked
     ), claimed AS (
         -- Ids go through arrays, so that the cached generic plan (which cannot know p_limit)
         -- looks them up by primary key rather than hashing a scan of the whole table.

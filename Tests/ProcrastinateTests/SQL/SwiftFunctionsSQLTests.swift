@@ -41,6 +41,25 @@ import Testing
         }
     }
 
+    @Test func concurrentFetchesClaimDifferentJobs() async throws {
+        try await TestDatabase.withDatabase { db in
+            let ids = try await (0..<4).asyncMap { _ in try await db.deferJob() }
+            let head = try await db.deferJob(lock: "L")
+            _ = try await db.deferJob(lock: "L")
+            // One fetch holds its claim uncommitted while another runs: the second skips the
+            // rows the first locked and takes the next ones, rather than coming back empty;
+            // it takes nothing of lock L, whose head the first one holds.
+            let secondFetch = try await db.withTransaction { connection in
+                let rows = try await connection.query("SELECT id FROM procrastinate_swift_fetch_jobs_v1(NULL, NULL, 3)", logger: db.logger)
+                #expect(try await rows.decode(Int64.self).all() == [ids[0], ids[1], ids[2]])
+                let locked = try await connection.query("SELECT id FROM procrastinate_jobs WHERE id = \(head) FOR UPDATE", logger: db.logger)
+                _ = try await locked.collect()
+                return try await fetch(db, limit: 3)
+            }
+            #expect(secondFetch == [ids[3]])
+        }
+    }
+
     @Test func finishingInABatchWritesWhatSingleFinishesWrite() async throws {
         try await TestDatabase.withDatabase { db in
             let ids = try await (0..<4).asyncMap { _ in try await db.deferJob() }
