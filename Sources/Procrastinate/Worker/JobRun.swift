@@ -37,9 +37,10 @@ struct JobRun {
         )
     }
 
-    /// Runs the job; `bodyEnded` is called once the task's body has returned, before the
-    /// outcome is written.
-    func run(bodyEnded: () -> Void) async {
+    /// Runs the job; `bodyEnded` is called once the task's body has returned, and
+    /// `outcomeWritten` once its outcome was written (or given up), which may be after `run`
+    /// returned.
+    func run(bodyEnded: () -> Void, outcomeWritten: @escaping @Sendable () -> Void) async {
         let started = ContinuousClock.now
         logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
         worker.metrics.started(job)
@@ -65,8 +66,8 @@ struct JobRun {
 
         let duration = ContinuousClock.now - started
         bodyEnded()
-        await write(outcome)
         report(outcome, duration: duration)
+        await write(outcome, then: outcomeWritten)
     }
 
     // MARK: Running
@@ -142,10 +143,10 @@ struct JobRun {
 
     // MARK: Outcome
 
-    /// Writes the outcome (see ``OutcomeWriter``); returns whether it was written. If not, the
-    /// job stays `doing` and stalled-job recovery will take it.
-    @discardableResult
-    private func write(_ outcome: Outcome) async -> Bool {
+    /// Writes the outcome: a retry at once, the others through the ``OutcomeWriter``; `then`
+    /// is called once it was written or given up. A job whose outcome could not be written
+    /// stays `doing`, and stalled-job recovery will take it.
+    private func write(_ outcome: Outcome, then done: @escaping @Sendable () -> Void) async {
         let deleteJobs = worker.options.deleteJobs
         let status: JobStatus
         let delete: Bool
@@ -160,15 +161,17 @@ struct JobRun {
             let connector = worker.app.connector
             let (id, logger) = (job.id, jobLogger)
             // Outside the job's task, so that a cancelled worker still records it.
-            return await Task {
-                await OutcomeWriter.persistently(logger: logger) {
+            await Task {
+                _ = await OutcomeWriter.persistently(logger: logger) {
                     try await connector.retryJob(
                         id: id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock
                     )
-                } != nil
+                }
             }.value
+            done()
+            return
         }
-        return await worker.outcomes.write(JobOutcome(jobID: job.id, status: status, deleteJob: delete))
+        worker.outcomes.submit(JobOutcome(jobID: job.id, status: status, deleteJob: delete), done: done)
     }
 
     private func report(_ outcome: Outcome, duration: Duration) {

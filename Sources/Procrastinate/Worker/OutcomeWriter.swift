@@ -5,15 +5,20 @@ import Synchronization
 /// outcomes that arrive while a write is under way go together in the next one (group
 /// commit). Under load a round trip records many jobs; an idle worker waits for nothing.
 ///
-/// Writes run outside the jobs' tasks, so cancelling a worker does not lose an outcome, and
-/// transient database errors are retried with backoff. An outcome that still cannot be
-/// written leaves its job `doing`, for stalled-job recovery.
+/// A job hands its outcome over and ends; the writer calls the job's completion once the
+/// outcome is written (or given up), so no job task waits on the database. Writes run
+/// outside the jobs' tasks, so cancelling a worker does not lose an outcome, and transient
+/// database errors are retried with backoff. An outcome that still cannot be written leaves
+/// its job `doing`, for stalled-job recovery.
 final class OutcomeWriter: Sendable {
-    private typealias Waiter = (outcome: JobOutcome, continuation: CheckedContinuation<Bool, Never>)
+    /// An outcome to write, and what to call once it was written or given up.
+    private typealias Submission = (outcome: JobOutcome, done: @Sendable () -> Void)
 
     private struct State {
-        var pending: [Waiter] = []
+        var pending: [Submission] = []
         var writing = false
+        /// Tasks waiting for every outcome to be written.
+        var drainers: [CheckedContinuation<Void, Never>] = []
     }
 
     private let connector: any Connector
@@ -27,38 +32,53 @@ final class OutcomeWriter: Sendable {
         self.logger = logger
     }
 
-    /// Writes `outcome`; returns whether it was written.
-    func write(_ outcome: JobOutcome) async -> Bool {
+    /// Queues `outcome` for writing; `done` is called once it was written or given up, on the
+    /// writer's task: it must be quick.
+    func submit(_ outcome: JobOutcome, done: @escaping @Sendable () -> Void) {
+        let startWriter = state.withLock { state in
+            state.pending.append((outcome, done))
+            defer { state.writing = true }
+            return !state.writing
+        }
+        if startWriter {
+            Task { await self.writeAll() }
+        }
+    }
+
+    /// Returns once every outcome submitted so far was written or given up.
+    func drain() async {
         await withCheckedContinuation { continuation in
-            let startWriter = state.withLock { state in
-                state.pending.append((outcome, continuation))
-                defer { state.writing = true }
-                return !state.writing
+            let idle = state.withLock { state in
+                if !state.writing { return true }
+                state.drainers.append(continuation)
+                return false
             }
-            if startWriter {
-                Task { await self.writeAll() }
-            }
+            if idle { continuation.resume() }
         }
     }
 
     private func writeAll() async {
         while true {
-            let batch = state.withLock { state in
+            let (batch, drainers) = state.withLock { state in
                 let batch = Array(state.pending.prefix(Self.batchLimit))
                 state.pending.removeFirst(batch.count)
-                if batch.isEmpty { state.writing = false }
-                return batch
+                guard batch.isEmpty else { return (batch, [CheckedContinuation<Void, Never>]()) }
+                state.writing = false
+                defer { state.drainers = [] }
+                return (batch, state.drainers)
             }
-            guard !batch.isEmpty else { return }
+            guard !batch.isEmpty else {
+                drainers.forEach { $0.resume() }
+                return
+            }
             let leftAlone = await Self.persistently(logger: logger) {
                 try await connector.finishJobs(batch.map(\.outcome))
             }
-            let notWritten = Set(leftAlone ?? batch.map(\.outcome.jobID))
             if let leftAlone, !leftAlone.isEmpty {
                 logger.warning("Jobs \(leftAlone) were no longer running; their outcomes were not recorded", metadata: ["action": "ending_job"])
             }
-            for waiter in batch {
-                waiter.continuation.resume(returning: !notWritten.contains(waiter.outcome.jobID))
+            for submission in batch {
+                submission.done()
             }
         }
     }

@@ -127,6 +127,8 @@ public final class Worker: Service, CustomStringConvertible {
                 await fetchJobs(workerID: workerID, into: &jobs)
                 await finishRunningJobs()
             }
+            // Jobs hand their outcomes over and end; the worker ends once they are written.
+            await outcomes.drain()
             sideTasks.cancelAll()
         }
 
@@ -144,16 +146,26 @@ public final class Worker: Service, CustomStringConvertible {
     /// Claims as many jobs as there are free slots in one round trip, and starts them.
     private func fetchJobs(workerID: Int64, into jobs: inout DiscardingTaskGroup) async {
         var failures = 0
+        var roundTrip = Duration.zero
+        var backlog = false
         while !isStopping && !Task.isCancelled {
-            let free = options.concurrency - state.withLock { $0.running.count }
+            var free = options.concurrency - state.withLock { $0.running.count }
             guard free > 0 else {
                 await jobEnded.wait()
                 continue
             }
+            // Right after a full batch (so jobs are likely waiting), slots that free up together
+            // are claimed together.
+            if backlog && free < options.concurrency && options.fetchCoalescingWindow > .zero {
+                free = await moreFreeSlots(than: free, within: min(roundTrip, options.fetchCoalescingWindow))
+            }
             let endedBeforeFetch = state.withLock { $0.ended }
             let fetched: [Job]
             do {
+                let started = ContinuousClock.now
                 fetched = try await app.connector.fetchJobs(queues: options.queues, workerID: workerID, limit: free)
+                roundTrip = ContinuousClock.now - started
+                backlog = fetched.count == free
                 failures = 0
             } catch {
                 failures += 1
@@ -189,15 +201,30 @@ public final class Worker: Service, CustomStringConvertible {
                             state.ending += 1
                         }
                         self.jobEnded.send()
+                    } outcomeWritten: {
+                        self.state.withLock { state in
+                            if freesEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
+                            state.ended += 1
+                        }
+                        self.jobEnded.send()
                     }
-                    self.state.withLock { state in
-                        if freesEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
-                        state.ended += 1
-                    }
-                    self.jobEnded.send()
                 }
             }
         }
+    }
+
+    /// Waits up to `window` for slots beyond `free` to free up (until all are); returns how
+    /// many are free. Fetching for the first freed slot alone would make the others wait for
+    /// that fetch anyway, and cost a round trip more: jobs that end together (a batch of
+    /// short jobs) are claimed together.
+    private func moreFreeSlots(than free: Int, within window: Duration) async -> Int {
+        let deadline = ContinuousClock.now + window
+        var free = free
+        while free < options.concurrency, ContinuousClock.now < deadline, !isStopping {
+            await jobEnded.wait(upTo: deadline - ContinuousClock.now)
+            free = options.concurrency - state.withLock { $0.running.count }
+        }
+        return free
     }
 
     /// After fetching stopped: running jobs finish, aborted when the graceful timeout passes
