@@ -88,7 +88,6 @@ struct QueueBenchmark {
             ("locks_backlog_without_locks", { try await locks(jobs: backlog, locked: false) }),
             ("work_c100", { try await sleepers() }),
             ("work_c10_no_database", { try await workWithoutDatabase() }),
-            ("zz_two", { try await twoWorkers() }),
         ]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
@@ -308,19 +307,6 @@ struct QueueBenchmark {
 
     func milliseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
-
-    func twoWorkers() async throws -> [String: Any] {
-        try await prepare(jobs: n)
-        let c = Int(ProcessInfo.processInfo.environment["ZZ_C"] ?? "5")!
-        let options = WorkerOptions(concurrency: c, wait: false, listenNotify: true, stalledJobRecoveryThreshold: nil, runsPeriodicDeferrer: false)
-        let time = try await timed {
-            async let a: Void = Worker(app: app, options: options).run()
-            async let b: Void = Worker(app: app, options: options).run()
-            _ = try await (a, b)
-        }
-        let done = try await succeeded()
-        return result(jobs: n, time, ok: done == n)
     }
 
     func latency() async throws -> [String: Any] {

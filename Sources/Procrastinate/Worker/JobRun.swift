@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Tracing
 
-/// One run of one job: the task's body inside its middleware, watched for abort requests and
-/// its timeout, then its outcome written to the database.
+/// One run of one job: the task's body inside its middleware (an abort request or its
+/// timeout cancels it), then its outcome logged and handed to the worker's writer.
 struct JobRun {
     let worker: Worker
     let job: Job

@@ -1,9 +1,11 @@
 import Logging
 import Synchronization
 
-/// Writes finished jobs' outcomes in batches: the first outcome is written at once, and the
-/// outcomes that arrive while a write is under way go together in the next one (group
-/// commit). Under load a round trip records many jobs; an idle worker waits for nothing.
+/// Writes finished jobs' outcomes in batches (group commit): a write takes every outcome
+/// submitted by then, after waiting up to `window` for the jobs whose bodies run now to end
+/// (so that jobs ending together are written together), and the outcomes that arrive while a
+/// write is under way go together in the next one. Under load a round trip records many
+/// jobs; a lone job waits for nothing.
 ///
 /// A job hands its outcome over and ends; the writer calls the job's completion once the
 /// outcome is written (or given up), so no job task waits on the database. Writes run
@@ -23,13 +25,20 @@ final class OutcomeWriter: Sendable {
 
     private let connector: any Connector
     private let logger: Logger
+    private let window: Duration
+    /// Whether job bodies run now, whose outcomes may come soon.
+    private let bodiesRunning: @Sendable () -> Bool
     private let state = Mutex(State())
+    /// Sent at every submission.
+    private let submitted = Signal()
     /// The most outcomes one statement writes.
     static let batchLimit = 1000
 
-    init(connector: any Connector, logger: Logger) {
+    init(connector: any Connector, logger: Logger, window: Duration, bodiesRunning: @escaping @Sendable () -> Bool) {
         self.connector = connector
         self.logger = logger
+        self.window = window
+        self.bodiesRunning = bodiesRunning
     }
 
     /// Queues `outcome` for writing; `done` is called once it was written or given up, on the
@@ -42,6 +51,8 @@ final class OutcomeWriter: Sendable {
         }
         if startWriter {
             Task { await self.writeAll() }
+        } else {
+            submitted.send()
         }
     }
 
@@ -59,6 +70,10 @@ final class OutcomeWriter: Sendable {
 
     private func writeAll() async {
         while true {
+            let deadline = ContinuousClock.now + window
+            while bodiesRunning(), ContinuousClock.now < deadline {
+                await submitted.wait(upTo: deadline - ContinuousClock.now)
+            }
             let (batch, drainers) = state.withLock { state in
                 let batch = Array(state.pending.prefix(Self.batchLimit))
                 state.pending.removeFirst(batch.count)

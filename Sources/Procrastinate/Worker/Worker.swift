@@ -26,6 +26,8 @@ public final class Worker: Service, CustomStringConvertible {
     let metrics: WorkerMetrics
     /// Writes finished jobs' outcomes, in batches.
     let outcomes: OutcomeWriter
+    /// How many job bodies run now.
+    private let bodies = BodyCount()
     private let state = Mutex(State())
     /// Sent when a job may be waiting: a notification, a stop request.
     private let wake = Signal()
@@ -53,7 +55,9 @@ public final class Worker: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(options.name)"
         self.logger = logger
         self.metrics = WorkerMetrics()
-        self.outcomes = OutcomeWriter(connector: app.connector, logger: logger)
+        self.outcomes = OutcomeWriter(connector: app.connector, logger: logger, window: options.fetchCoalescingWindow) { [bodies] in
+            bodies.any
+        }
     }
 
     public var description: String { "Worker(\(options.name))" }
@@ -157,7 +161,7 @@ public final class Worker: Service, CustomStringConvertible {
             // Right after a full batch (so jobs are likely waiting), slots that free up together
             // are claimed together.
             if backlog && free < options.concurrency && options.fetchCoalescingWindow > .zero {
-                free = await moreFreeSlots(than: free, within: min(roundTrip, options.fetchCoalescingWindow))
+                free = await moreFreeSlots(within: min(roundTrip, options.fetchCoalescingWindow))
             }
             let endedBeforeFetch = state.withLock { $0.ended }
             let fetched: [Job]
@@ -189,16 +193,19 @@ public final class Worker: Service, CustomStringConvertible {
             for job in fetched {
                 let abort = AbortState()
                 state.withLock { $0.running[job.id] = abort }
+                bodies.started()
                 jobs.addTask {
                     // A job without a lock frees its slot as soon as its body ended, so that the next
                     // claim overlaps the writing of its outcome. A locked job keeps its slot until
                     // then: its lock's next job cannot be claimed before anyway.
                     let freesEarly = job.lock == nil
                     await JobRun(worker: self, job: job, abort: abort).run {
-                        guard freesEarly else { return }
-                        self.state.withLock { state in
-                            state.running.removeValue(forKey: job.id)
-                            state.ending += 1
+                        self.bodies.ended()
+                        if freesEarly {
+                            self.state.withLock { state in
+                                state.running.removeValue(forKey: job.id)
+                                state.ending += 1
+                            }
                         }
                         self.jobEnded.send()
                     } outcomeWritten: {
@@ -213,18 +220,17 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// Waits up to `window` for slots beyond `free` to free up (until all are); returns how
-    /// many are free. Fetching for the first freed slot alone would make the others wait for
-    /// that fetch anyway, and cost a round trip more: jobs that end together (a batch of
-    /// short jobs) are claimed together.
-    private func moreFreeSlots(than free: Int, within window: Duration) async -> Int {
+    /// Waits up to `window` for the bodies running now to end; returns how many slots are
+    /// free then. Fetching for the first freed slot alone would make the others wait for that
+    /// fetch anyway, and cost a round trip more: jobs that end together (a batch of short
+    /// jobs) are claimed together. Slots held while an outcome is written (locked jobs) are
+    /// not waited for: they free up with the write, not soon.
+    private func moreFreeSlots(within window: Duration) async -> Int {
         let deadline = ContinuousClock.now + window
-        var free = free
-        while free < options.concurrency, ContinuousClock.now < deadline, !isStopping {
+        while bodies.any, ContinuousClock.now < deadline, !isStopping {
             await jobEnded.wait(upTo: deadline - ContinuousClock.now)
-            free = options.concurrency - state.withLock { $0.running.count }
         }
-        return free
+        return options.concurrency - state.withLock { $0.running.count }
     }
 
     /// After fetching stopped: running jobs finish, aborted when the graceful timeout passes
@@ -359,4 +365,16 @@ extension App {
         ))
         try await group.run()
     }
+}
+
+/// How many job bodies run now: the worker waits for them before fetching, its outcome
+/// writer before writing, so that jobs ending together are claimed and recorded together.
+final class BodyCount: Sendable {
+    private let count = Atomic(0)
+
+    func started() { count.add(1, ordering: .relaxed) }
+    func ended() { count.subtract(1, ordering: .relaxed) }
+
+    /// Whether any runs.
+    var any: Bool { count.load(ordering: .relaxed) > 0 }
 }

@@ -116,6 +116,21 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
+    func aTimeoutIsTheErrorTheRetryStrategySees(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            // The body ends with a CancellationError; the strategy must see the timeout.
+            let retry = RetryStrategy(maxAttempts: 1, retryOn: [JobTimedOut.self])
+            let slow = try app.task("slow", retry: retry, timeout: .milliseconds(100)) { (_: NoArguments) in
+                try await Task.sleep(for: .seconds(60))
+            }
+            let id = try await slow.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            let job = try #require(try await app.jobManager.job(id: id))
+            #expect(job.status == .failed && job.attempts == 2)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
     func anUnknownTaskFails(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let id = try await app.configureTask(name: "nobody.knows").defer([:])
