@@ -90,7 +90,11 @@ let package = Package(
         .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProcrastinateTests",
-            dependencies: ["Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "Cron"],
+            dependencies: [
+                "Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "Cron",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
             exclude: ["Python"],
             swiftSettings: swiftSettings
         ),

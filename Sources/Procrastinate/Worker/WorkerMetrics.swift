@@ -1,31 +1,64 @@
 import Foundation
 import Metrics
+import Synchronization
 
 /// The worker's swift-metrics: jobs started and ended per outcome, by task and queue; how long
 /// jobs ran; how long due jobs waited before starting.
-struct WorkerMetrics: Sendable {
+///
+/// The metrics of a task and queue are made once, on its first job, from the metrics factory
+/// of that moment (the bootstrapped one, or a task-local one).
+final class WorkerMetrics: Sendable {
+    private struct Key: Hashable {
+        var task: String
+        var queue: String
+    }
+
+    /// The metrics of one task in one queue.
+    private struct TaskMetrics: Sendable {
+        let started, succeeded, failed, aborted, retried: Counter
+        let duration, queueWait: Timer
+
+        init(_ key: Key) {
+            let dimensions = [("task", key.task), ("queue", key.queue)]
+            started = Counter(label: "procrastinate_jobs_started_total", dimensions: dimensions)
+            succeeded = Counter(label: "procrastinate_jobs_succeeded_total", dimensions: dimensions)
+            failed = Counter(label: "procrastinate_jobs_failed_total", dimensions: dimensions)
+            aborted = Counter(label: "procrastinate_jobs_aborted_total", dimensions: dimensions)
+            retried = Counter(label: "procrastinate_jobs_retried_total", dimensions: dimensions)
+            duration = Timer(label: "procrastinate_job_duration_seconds", dimensions: dimensions)
+            queueWait = Timer(label: "procrastinate_job_queue_wait_seconds", dimensions: dimensions)
+        }
+    }
+
+    private let cache = Mutex<[Key: TaskMetrics]>([:])
+
+    private func metrics(of job: Job) -> TaskMetrics {
+        let key = Key(task: job.taskName, queue: job.queue)
+        return cache.withLock { cache in
+            if let metrics = cache[key] { return metrics }
+            let metrics = TaskMetrics(key)
+            cache[key] = metrics
+            return metrics
+        }
+    }
+
     func started(_ job: Job) {
-        Counter(label: "procrastinate_jobs_started_total", dimensions: dimensions(job)).increment()
+        let metrics = metrics(of: job)
+        metrics.started.increment()
         if let scheduledAt = job.scheduledAt {
-            Timer(label: "procrastinate_job_queue_wait_seconds", dimensions: dimensions(job))
-                .recordSeconds(max(0, Date().timeIntervalSince(scheduledAt)))
+            metrics.queueWait.recordSeconds(max(0, Date().timeIntervalSince(scheduledAt)))
         }
     }
 
     func ended(_ job: Job, outcome: JobRun.Outcome, duration: Duration) {
-        let name = switch outcome {
-        case .succeeded: "procrastinate_jobs_succeeded_total"
-        case .failed: "procrastinate_jobs_failed_total"
-        case .aborted: "procrastinate_jobs_aborted_total"
-        case .retry: "procrastinate_jobs_retried_total"
+        let metrics = metrics(of: job)
+        let counter = switch outcome {
+        case .succeeded: metrics.succeeded
+        case .failed: metrics.failed
+        case .aborted: metrics.aborted
+        case .retry: metrics.retried
         }
-        Counter(label: name, dimensions: dimensions(job)).increment()
-        Timer(label: "procrastinate_job_duration_seconds", dimensions: dimensions(job)).recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        )
-    }
-
-    private func dimensions(_ job: Job) -> [(String, String)] {
-        [("task", job.taskName), ("queue", job.queue)]
+        counter.increment()
+        metrics.duration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }
