@@ -13,8 +13,8 @@ final class WorkerMetrics: Sendable {
         var queue: String
     }
 
-    /// The metrics of one task in one queue.
-    private struct TaskMetrics: Sendable {
+    /// The metrics of one task in one queue (a class: one reference to hand out per job).
+    private final class TaskMetrics: Sendable {
         let started, succeeded, failed, aborted, retried: Counter
         let duration, queueWait: Timer
 
