@@ -61,10 +61,12 @@ final class AbortState: Sendable {
         var reason: AbortReason?
         /// The task running the body, while it does.
         var running: RunningTask?
+        /// Whether a request is cancelling that task now.
+        var cancelling = false
     }
 
-    /// The handle of a task that is known to be running: it is only used under the lock, and
-    /// dropped (under the lock) before the task's body returns.
+    /// The handle of a task known to be running: the task does not leave ``cancellable(_:)``
+    /// while a request is cancelling it.
     private struct RunningTask: @unchecked Sendable {
         let task: UnsafeCurrentTask
     }
@@ -77,25 +79,50 @@ final class AbortState: Sendable {
     /// it was recorded.
     @discardableResult
     func request(_ reason: AbortReason) -> Bool {
-        state.withLock { state in
-            guard state.reason == nil else { return false }
+        let (recorded, running) = state.withLock { state -> (Bool, RunningTask?) in
+            guard state.reason == nil else { return (false, nil) }
             state.reason = reason
-            state.running?.task.cancel()
-            return true
+            state.cancelling = state.running != nil
+            return (true, state.running)
         }
+        // Outside the lock: cancelling runs the body's cancellation handlers, which may read
+        // the reason.
+        if let running {
+            running.task.cancel()
+            state.withLock { $0.cancelling = false }
+        }
+        return recorded
     }
 
     /// Runs `body` in the current task, which an abort request (earlier or meanwhile)
     /// cancels.
-    func cancellable<Result>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> Result) async rethrows -> Result {
-        withUnsafeCurrentTask { task in
-            let running = task.map(RunningTask.init)
+    func cancellable<Result>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> Result) async throws -> Result {
+        let cancelNow = withUnsafeCurrentTask { task in
             state.withLock { state in
-                state.running = running
-                if state.reason != nil { running?.task.cancel() }
+                state.running = task.map(RunningTask.init)
+                return state.reason != nil
             }
         }
-        defer { state.withLock { $0.running = nil } }
-        return try await body()
+        if cancelNow {
+            withUnsafeCurrentTask { $0?.cancel() }
+        }
+        do {
+            let result = try await body()
+            await leave()
+            return result
+        } catch {
+            await leave()
+            throw error
+        }
+    }
+
+    /// Forgets the running task, once no request is cancelling it.
+    private func leave() async {
+        while state.withLock({ state in
+            if !state.cancelling { state.running = nil }
+            return state.cancelling
+        }) {
+            await Task.yield()
+        }
     }
 }
