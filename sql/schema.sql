@@ -641,4 +641,33 @@ BEGIN
 END;
 $$;
 
+-- Records outcomes as procrastinate_swift_finish_jobs_v1 does, then claims up to p_limit jobs
+-- as procrastinate_swift_fetch_jobs_v1 does, in one transaction: a worker hands the slots of
+-- finished locked jobs straight to the next jobs (the next job of a lock becomes claimable
+-- in the same statement), saving a round trip per job of a lock. The commit is durable, as
+-- the outcomes need. Returns the claimed jobs, then one row per outcome left alone (a job no
+-- longer running or waiting) holding only its id (its status is NULL).
+CREATE FUNCTION procrastinate_swift_finish_jobs_and_fetch_v1(
+    job_ids bigint[],
+    end_statuses procrastinate_job_status[],
+    delete_jobs boolean[],
+    target_queue_names character varying[],
+    p_worker_id bigint,
+    p_limit integer
+) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    durability text := current_setting('synchronous_commit');
+    finished bigint[];
+BEGIN
+    finished := ARRAY(SELECT procrastinate_swift_finish_jobs_v1(job_ids, end_statuses, delete_jobs));
+    RETURN QUERY SELECT * FROM procrastinate_swift_fetch_jobs_v1(target_queue_names, p_worker_id, p_limit);
+    -- The fetch commits without waiting for the WAL flush; these outcomes must not.
+    PERFORM set_config('synchronous_commit', durability, true);
+    RETURN QUERY
+    SELECT (jsonb_populate_record(NULL::procrastinate_jobs, jsonb_build_object('id', given.id))).*
+    FROM unnest(job_ids) AS given(id)
+    WHERE given.id <> ALL (finished);
+END;
+$$;
+
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_01_pre_add_swift_batched_fetch_and_finish');

@@ -40,6 +40,14 @@ public protocol Connector: Sendable {
     /// no longer waiting or running (left alone).
     func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64]
 
+    /// Records outcomes as ``finishJobs(_:)`` does, then claims up to `limit` jobs as
+    /// ``fetchJobs(queues:workerID:limit:)`` does, seeing those outcomes (a lock's next job can
+    /// be claimed with its predecessor's outcome); in one round trip where the database allows.
+    /// Returns the ids of the jobs left alone and the jobs claimed.
+    func finishJobs(
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+    ) async throws -> (leftAlone: [Int64], fetched: [Job])
+
     /// Records a running (or waiting) job's outcome, or deletes the job.
     func finishJob(id: Int64, status: JobStatus, deleteJob: Bool) async throws
 
@@ -97,6 +105,21 @@ public protocol Connector: Sendable {
 }
 
 extension Connector {
+    /// Finishes, then fetches: two round trips.
+    public func finishJobs(
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+    ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
+        try await finishingThenFetching(outcomes, queues: queues, workerID: workerID, limit: limit)
+    }
+
+    /// ``finishJobs(_:thenFetch:workerID:limit:)`` as two round trips.
+    func finishingThenFetching(
+        _ outcomes: [JobOutcome], queues: [String]?, workerID: Int64?, limit: Int
+    ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
+        let leftAlone = try await finishJobs(outcomes)
+        return (leftAlone, try await fetchJobs(queues: queues, workerID: workerID, limit: limit))
+    }
+
     /// Runs `body` with the connector open. Connectors that hold no resource just run it.
     public func open<Result: Sendable>(
         isolation: isolated (any Actor)? = #isolation,

@@ -114,6 +114,32 @@ extension PostgresConnector: Connector {
         }
     }
 
+    public func finishJobs(
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+    ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
+        guard hasSwiftFunctions else {
+            return try await finishingThenFetching(outcomes, queues: queues, workerID: workerID, limit: limit)
+        }
+        do {
+            let rows = try await withConnection { connection in
+                try await connection.execute(
+                    FinishJobsAndFetchStatement(outcomes: outcomes, queues: queues, workerID: workerID, limit: limit), logger: logger
+                ).all()
+            }
+            var result: (leftAlone: [Int64], fetched: [Job]) = ([], [])
+            for row in rows {
+                switch row {
+                case .leftAlone(let id): result.leftAlone.append(id)
+                case .fetched(let job): result.fetched.append(job)
+                }
+            }
+            return result
+        } catch SchemaError.missing {
+            noteMissingSwiftFunctions()
+            return try await finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: limit)
+        }
+    }
+
     public func finishJob(id: Int64, status: JobStatus, deleteJob: Bool) async throws {
         try await execute(
             "SELECT procrastinate_finish_job_v1(\(id), \(status.rawValue)::procrastinate_job_status, \(deleteJob))", jobID: id
@@ -446,4 +472,40 @@ struct FinishJobsStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// `procrastinate_swift_finish_jobs_and_fetch_v1`, prepared once per connection.
+struct FinishJobsAndFetchStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT \(PostgresConnector.jobColumns)
+        FROM procrastinate_swift_finish_jobs_and_fetch_v1($1, $2::text[]::procrastinate_job_status[], $3, $4::varchar[], $5, $6)
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.int8Array, .textArray, .boolArray, .textArray, .int8, .int4]
+
+    /// A claimed job, or an outcome left alone (a row with only an id).
+    enum Row {
+        case fetched(Job)
+        case leftAlone(Int64)
+    }
+
+    var outcomes: [JobOutcome]
+    var queues: [String]?
+    var workerID: Int64?
+    var limit: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = try FinishJobsStatement(outcomes: outcomes).makeBindings()
+        bindings.append(queues)
+        bindings.append(workerID)
+        bindings.append(Int32(clamping: limit))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let cells = PostgresRandomAccessRow(row)
+        guard try cells["status"].decode(String?.self) != nil else {
+            return .leftAlone(try cells["id"].decode(Int64.self))
+        }
+        return .fetched(try PostgresConnector.job(from: row))
+    }
 }

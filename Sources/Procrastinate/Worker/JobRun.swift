@@ -3,7 +3,7 @@ import Logging
 import Tracing
 
 /// One run of one job: the task's body inside its middleware (an abort request or its
-/// timeout cancels it), then its outcome logged and handed to the worker's writer.
+/// timeout cancels it), then its outcome logged, and written if it is a retry.
 struct JobRun {
     let worker: Worker
     let job: Job
@@ -37,10 +37,10 @@ struct JobRun {
         )
     }
 
-    /// Runs the job; `bodyEnded` is called once the task's body has returned, and
-    /// `outcomeWritten` once its outcome was written (or given up), which may be after `run`
-    /// returned.
-    func run(bodyEnded: () -> Void, outcomeWritten: @escaping @Sendable () -> Void) async {
+    /// Runs the job; `bodyEnded` is called once the task's body has returned. Returns the
+    /// outcome for the worker's ``OutcomeWriter`` to record, or nil when it was recorded
+    /// already (a retry is written at once).
+    func run(bodyEnded: () -> Void) async -> JobOutcome? {
         let started = ContinuousClock.now
         logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
         worker.metrics.started(job)
@@ -67,7 +67,7 @@ struct JobRun {
         let duration = ContinuousClock.now - started
         bodyEnded()
         report(outcome, duration: duration)
-        await write(outcome, then: outcomeWritten)
+        return await record(outcome)
     }
 
     // MARK: Running
@@ -143,10 +143,9 @@ struct JobRun {
 
     // MARK: Outcome
 
-    /// Writes the outcome: a retry at once, the others through the ``OutcomeWriter``; `then`
-    /// is called once it was written or given up. A job whose outcome could not be written
-    /// stays `doing`, and stalled-job recovery will take it.
-    private func write(_ outcome: Outcome, then done: @escaping @Sendable () -> Void) async {
+    /// Writes a retry at once; returns the other outcomes, for the ``OutcomeWriter``. A job
+    /// whose outcome could not be written stays `doing`, and stalled-job recovery will take it.
+    private func record(_ outcome: Outcome) async -> JobOutcome? {
         let deleteJobs = worker.options.deleteJobs
         let status: JobStatus
         let delete: Bool
@@ -168,10 +167,9 @@ struct JobRun {
                     )
                 }
             }.value
-            done()
-            return
+            return nil
         }
-        worker.outcomes.submit(JobOutcome(jobID: job.id, status: status, deleteJob: delete), done: done)
+        return JobOutcome(jobID: job.id, status: status, deleteJob: delete)
     }
 
     private func report(_ outcome: Outcome, duration: Duration) {

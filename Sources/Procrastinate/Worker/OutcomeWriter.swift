@@ -13,8 +13,15 @@ import Synchronization
 /// database errors are retried with backoff. An outcome that still cannot be written leaves
 /// its job `doing`, for stalled-job recovery.
 final class OutcomeWriter: Sendable {
-    /// An outcome to write, and what to call once it was written or given up.
-    private typealias Submission = (outcome: JobOutcome, done: @Sendable () -> Void)
+    /// Where a job whose slot passes to a successor claims it.
+    struct SuccessorClaim: Sendable {
+        var queues: [String]?
+        var workerID: Int64
+    }
+
+    /// An outcome to write, whether its slot claims a successor, and what to call once it was
+    /// written or given up (with the successor claimed, if any).
+    private typealias Submission = (outcome: JobOutcome, claim: SuccessorClaim?, done: @Sendable (Job?) -> Void)
 
     private struct State {
         var pending: [Submission] = []
@@ -42,10 +49,12 @@ final class OutcomeWriter: Sendable {
     }
 
     /// Queues `outcome` for writing; `done` is called once it was written or given up, on the
-    /// writer's task: it must be quick.
-    func submit(_ outcome: JobOutcome, done: @escaping @Sendable () -> Void) {
+    /// writer's task: it must be quick. With a `claim`, the write also claims a job for the
+    /// slot, in the same transaction (see ``Connector/finishJobs(_:thenFetch:workerID:limit:)``),
+    /// and gives it to `done`.
+    func submit(_ outcome: JobOutcome, claim: SuccessorClaim? = nil, done: @escaping @Sendable (Job?) -> Void) {
         let startWriter = state.withLock { state in
-            state.pending.append((outcome, done))
+            state.pending.append((outcome, claim, done))
             defer { state.writing = true }
             return !state.writing
         }
@@ -86,14 +95,21 @@ final class OutcomeWriter: Sendable {
                 drainers.forEach { $0.resume() }
                 return
             }
-            let leftAlone = await Self.persistently(logger: logger) {
-                try await connector.finishJobs(batch.map(\.outcome))
+            let claims = batch.compactMap(\.claim)
+            let written = await Self.persistently(logger: logger) {
+                guard let claim = claims.first else {
+                    return (leftAlone: try await connector.finishJobs(batch.map(\.outcome)), fetched: [Job]())
+                }
+                return try await connector.finishJobs(
+                    batch.map(\.outcome), thenFetch: claim.queues, workerID: claim.workerID, limit: claims.count
+                )
             }
-            if let leftAlone, !leftAlone.isEmpty {
+            if let leftAlone = written?.leftAlone, !leftAlone.isEmpty {
                 logger.warning("Jobs \(leftAlone) were no longer running; their outcomes were not recorded", metadata: ["action": "ending_job"])
             }
+            var successors = written?.fetched[...] ?? []
             for submission in batch {
-                submission.done()
+                submission.done(submission.claim == nil ? nil : successors.popFirst())
             }
         }
     }

@@ -194,30 +194,70 @@ public final class Worker: Service, CustomStringConvertible {
                 let abort = AbortState()
                 state.withLock { $0.running[job.id] = abort }
                 bodies.started()
-                jobs.addTask {
-                    // A job without a lock frees its slot as soon as its body ended, so that the next
-                    // claim overlaps the writing of its outcome. A locked job keeps its slot until
-                    // then: its lock's next job cannot be claimed before anyway.
-                    let freesEarly = job.lock == nil
-                    await JobRun(worker: self, job: job, abort: abort).run {
-                        self.bodies.ended()
-                        if freesEarly {
-                            self.state.withLock { state in
-                                state.running.removeValue(forKey: job.id)
-                                state.ending += 1
-                            }
-                        }
-                        self.jobEnded.send()
-                    } outcomeWritten: {
-                        self.state.withLock { state in
-                            if freesEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
-                            state.ended += 1
-                        }
-                        self.jobEnded.send()
-                    }
-                }
+                jobs.addTask { await self.run(job, abort: abort) }
             }
         }
+    }
+
+    /// Runs `job` in the current task, then the jobs its slot is handed.
+    ///
+    /// A job without a lock frees its slot as soon as its body ended, so that the next claim
+    /// overlaps the writing of its outcome. A locked job keeps its slot until then: its lock's
+    /// next job cannot be claimed before. Its outcome's transaction claims a job for the slot
+    /// (see ``OutcomeWriter``), which runs next in this task: the next job of a lock starts
+    /// one round trip sooner.
+    private func run(_ job: Job, abort: AbortState) async {
+        var next: (job: Job, abort: AbortState)? = (job, abort)
+        while let (job, abort) = next {
+            let freesEarly = job.lock == nil
+            let outcome = await JobRun(worker: self, job: job, abort: abort).run {
+                bodies.ended()
+                if freesEarly {
+                    state.withLock { state in
+                        state.running.removeValue(forKey: job.id)
+                        state.ending += 1
+                    }
+                }
+                jobEnded.send()
+            }
+            guard let outcome else {
+                next = ended(job, freedEarly: freesEarly, successor: nil)
+                continue
+            }
+            if freesEarly {
+                outcomes.submit(outcome) { _ in _ = self.ended(job, freedEarly: true, successor: nil) }
+                next = nil
+            } else {
+                let successor = await withCheckedContinuation { written in
+                    outcomes.submit(outcome, claim: successorClaim) { written.resume(returning: $0) }
+                }
+                next = ended(job, freedEarly: false, successor: successor)
+            }
+        }
+    }
+
+    /// Where a slot freed by a written outcome claims its next job; nil once stopping or
+    /// cancelled (the job would only be aborted).
+    private var successorClaim: OutcomeWriter.SuccessorClaim? {
+        guard !Task.isCancelled else { return nil }
+        return state.withLock { state in
+            guard !state.stopRequested, let workerID = state.workerID else { return nil }
+            return OutcomeWriter.SuccessorClaim(queues: options.queues, workerID: workerID)
+        }
+    }
+
+    /// Once `job`'s outcome was written: its slot is freed, or taken by `successor`, which is
+    /// returned with its abort state.
+    private func ended(_ job: Job, freedEarly: Bool, successor: Job?) -> (job: Job, abort: AbortState)? {
+        let next = successor.map { (job: $0, abort: AbortState()) }
+        state.withLock { state in
+            if freedEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
+            if let next { state.running[next.job.id] = next.abort }
+            state.ended += 1
+        }
+        if next != nil { bodies.started() }
+        jobEnded.send()
+        return next
     }
 
     /// Waits up to `window` for the bodies running now to end; returns how many slots are

@@ -60,6 +60,39 @@ import Testing
         }
     }
 
+    @Test func finishingAndFetchingHandsALocksNextJobOverDurably() async throws {
+        try await TestDatabase.withDatabase { db in
+            let first = try await db.deferJob(lock: "L")
+            let second = try await db.deferJob(lock: "L")
+            let other = try await db.deferJob(priority: -1)
+            #expect(try await fetch(db, limit: 1) == [first])
+            let (claimed, leftAlone, durability) = try await db.withTransaction { connection in
+                // The claim commits without waiting for the WAL flush; the outcomes must not.
+                _ = try await connection.query("SET LOCAL synchronous_commit = on", logger: db.logger).collect()
+                let rows = try await connection.query(
+                    """
+                    SELECT id, status::text FROM procrastinate_swift_finish_jobs_and_fetch_v1(
+                        ARRAY[\(first), 999999]::bigint[], ARRAY['succeeded', 'succeeded']::procrastinate_job_status[],
+                        ARRAY[false, false], NULL, NULL, 1)
+                    """,
+                    logger: db.logger
+                ).decode((Int64, String?).self).all()
+                let durability = try await connection.query("SELECT current_setting('synchronous_commit')", logger: db.logger)
+                    .decode(String.self).all()
+                return (rows.filter { $0.1 != nil }.map(\.0), rows.filter { $0.1 == nil }.map(\.0), durability)
+            }
+            // L's next job outranks `other`, and is claimable once `first` succeeded.
+            #expect(claimed == [second] && leftAlone == [999_999] && durability == ["on"])
+            #expect(try await db.jobState(first)?.status == "succeeded")
+            #expect(try await db.jobState(other)?.status == "todo")
+            let both = try await db.finishJobs(
+                [JobOutcome(jobID: second, status: .failed, deleteJob: false), JobOutcome(jobID: 999_999, status: .failed, deleteJob: false)],
+                thenFetch: nil, workerID: nil, limit: 5
+            )
+            #expect(both.leftAlone == [999_999] && both.fetched.map(\.id) == [other])
+        }
+    }
+
     @Test func finishingInABatchWritesWhatSingleFinishesWrite() async throws {
         try await TestDatabase.withDatabase { db in
             let ids = try await (0..<4).asyncMap { _ in try await db.deferJob() }

@@ -18,18 +18,25 @@ import Testing
             let app = App(connector: db, logger: TestDatabase.logger)
             let locked = try app.task("locked") { (_: Locked) in }
             for index in 0..<60 {
-                try await locked.configure(lock: "lock-\(index % 3)").defer(Locked(index: index, sleepMilliseconds: 5))
+                try await locked.configure(lock: "lock-\(index % 3)").defer(Locked(index: index, sleepMilliseconds: 20))
             }
             var environment = ProcessInfo.processInfo.environment
             environment["PROCRASTINATE_DATABASE_URL"] = try db.testURL
-            let workers = try (0..<2).map { _ in
+            let start = {
                 try BackgroundProcess("TestWorker", ["worker", "--concurrency", "4", "--fetch-job-polling-interval", "0.1"], environment: environment)
             }
-            try await eventually("every job to succeed", timeout: .seconds(60)) {
-                try await app.jobManager.listJobs(JobFilter(status: .succeeded)).count == 60
-            }
-            for worker in workers { worker.send(SIGTERM) }
-            for worker in workers { #expect(try await worker.exited() == 0, "\(worker.errorOutput)") }
+            let succeeded: @Sendable () async throws -> Int = { try await app.jobManager.listJobs(JobFilter(status: .succeeded)).count }
+            // A worker keeps a lock's jobs while it runs (each outcome's transaction claims the
+            // next one): the second worker takes the locks over when the first one stops.
+            let first = try start()
+            try await eventually("a few jobs to succeed", timeout: .seconds(60)) { try await succeeded() >= 6 }
+            let second = try start()
+            first.send(SIGTERM)
+            #expect(try await first.exited() == 0, "\(first.errorOutput)")
+            try await eventually("every job to succeed", timeout: .seconds(60)) { try await succeeded() == 60 }
+            second.send(SIGTERM)
+            #expect(try await second.exited() == 0, "\(second.errorOutput)")
+            let workers = [first, second]
 
             // From the bodies: per lock, each run ends before the next starts.
             let runs = workers.flatMap(\.lines).compactMap { line -> (lock: String, start: Double, end: Double)? in
