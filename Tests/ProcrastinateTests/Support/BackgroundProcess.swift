@@ -4,11 +4,14 @@ import Testing
 
 /// A process started by a test, its output gathered as it comes.
 final class BackgroundProcess: Sendable {
-    /// Bytes appended by a pipe's reader.
+    /// Bytes appended by a pipe's reader, until the pipe's end.
     final class Buffer: Sendable {
-        private let data = Mutex(Data())
-        func append(_ bytes: Data) { data.withLock { $0.append(bytes) } }
-        var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+        private let state = Mutex((data: Data(), ended: false))
+        func append(_ bytes: Data) { state.withLock { $0.data.append(bytes) } }
+        func end() { state.withLock { $0.ended = true } }
+        var text: String { String(decoding: state.withLock { $0.data }, as: UTF8.self) }
+        /// Whether the pipe's end was read: nothing more will come.
+        var ended: Bool { state.withLock { $0.ended } }
     }
 
     private let process: Process
@@ -33,9 +36,19 @@ final class BackgroundProcess: Sendable {
         process.standardError = standardError
         process.standardInput = FileHandle.nullDevice
         self.process = process
-        standardOutput.fileHandleForReading.readabilityHandler = { [output] handle in output.append(handle.availableData) }
-        standardError.fileHandleForReading.readabilityHandler = { [errors] handle in errors.append(handle.availableData) }
         try process.run()
+        Self.read(standardOutput.fileHandleForReading, into: output)
+        Self.read(standardError.fileHandleForReading, into: errors)
+    }
+
+    /// Reads `handle` until its end, on a thread of its own (the reads block).
+    private static func read(_ handle: FileHandle, into buffer: Buffer) {
+        Thread {
+            while case let bytes = handle.availableData, !bytes.isEmpty {
+                buffer.append(bytes)
+            }
+            buffer.end()
+        }.start()
     }
 
     /// Everything printed so far, by line.
@@ -53,12 +66,17 @@ final class BackgroundProcess: Sendable {
         kill(process.processIdentifier, signal)
     }
 
-    /// Waits until it exited; returns its status.
+    /// Waits until it exited and its output was read; returns its status.
     @discardableResult
     func exited(within timeout: Duration = .seconds(30)) async throws -> Int32 {
-        try await within(timeout, waitingFor: "process \(process.processIdentifier) to exit") { [process] in
+        try await within(timeout, waitingFor: "process \(process.processIdentifier) to exit") { [process, output, errors] in
             while process.isRunning {
                 try await Task.sleep(for: .milliseconds(20))
+            }
+            // What it printed last may still be in the pipes: wait (a little) for their ends.
+            let deadline = ContinuousClock.now + .seconds(2)
+            while !(output.ended && errors.ended), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
             }
             return process.terminationStatus
         }
