@@ -43,7 +43,7 @@ struct JobRun {
     func run(bodyEnded: () -> Void) async -> JobOutcome? {
         let started = ContinuousClock.now
         logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
-        worker.metrics.started(job)
+        let metrics = worker.metrics.started(job)
 
         let outcome: Outcome
         if let task = worker.app.task(named: job.taskName) {
@@ -66,6 +66,7 @@ struct JobRun {
 
         let duration = ContinuousClock.now - started
         bodyEnded()
+        metrics.ended(outcome: outcome, duration: duration)
         report(outcome, duration: duration)
         return await record(outcome)
     }
@@ -173,7 +174,6 @@ struct JobRun {
     }
 
     private func report(_ outcome: Outcome, duration: Duration) {
-        worker.metrics.ended(job, outcome: outcome, duration: duration)
         let level: Logger.Level
         switch outcome {
         case .succeeded, .aborted: level = .info

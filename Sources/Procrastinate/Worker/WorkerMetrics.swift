@@ -8,17 +8,17 @@ import Synchronization
 /// The metrics of a task and queue are made once, on its first job, from the metrics factory
 /// of that moment (the bootstrapped one, or a task-local one).
 final class WorkerMetrics: Sendable {
-    private struct Key: Hashable {
+    fileprivate struct Key: Hashable {
         var task: String
         var queue: String
     }
 
     /// The metrics of one task in one queue (a class: one reference to hand out per job).
-    private final class TaskMetrics: Sendable {
-        let started, succeeded, failed, aborted, retried: Counter
-        let duration, queueWait: Timer
+    final class TaskMetrics: Sendable {
+        fileprivate let started, succeeded, failed, aborted, retried: Counter
+        fileprivate let duration, queueWait: Timer
 
-        init(_ key: Key) {
+        fileprivate init(_ key: Key) {
             let dimensions = [("task", key.task), ("queue", key.queue)]
             started = Counter(label: "procrastinate_jobs_started_total", dimensions: dimensions)
             succeeded = Counter(label: "procrastinate_jobs_succeeded_total", dimensions: dimensions)
@@ -27,6 +27,18 @@ final class WorkerMetrics: Sendable {
             retried = Counter(label: "procrastinate_jobs_retried_total", dimensions: dimensions)
             duration = Timer(label: "procrastinate_job_duration_seconds", dimensions: dimensions)
             queueWait = Timer(label: "procrastinate_job_queue_wait_seconds", dimensions: dimensions)
+        }
+
+        /// Counts a job ended with `outcome`, and times it.
+        func ended(outcome: JobRun.Outcome, duration: Duration) {
+            let counter = switch outcome {
+            case .succeeded: succeeded
+            case .failed: failed
+            case .aborted: aborted
+            case .retry: retried
+            }
+            counter.increment()
+            self.duration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
         }
     }
 
@@ -42,23 +54,13 @@ final class WorkerMetrics: Sendable {
         }
     }
 
-    func started(_ job: Job) {
+    /// Counts `job` started; returns its task's metrics, for ``TaskMetrics/ended(outcome:duration:)``.
+    func started(_ job: Job) -> TaskMetrics {
         let metrics = metrics(of: job)
         metrics.started.increment()
         if let scheduledAt = job.scheduledAt {
             metrics.queueWait.recordSeconds(max(0, Date().timeIntervalSince(scheduledAt)))
         }
-    }
-
-    func ended(_ job: Job, outcome: JobRun.Outcome, duration: Duration) {
-        let metrics = metrics(of: job)
-        let counter = switch outcome {
-        case .succeeded: metrics.succeeded
-        case .failed: metrics.failed
-        case .aborted: metrics.aborted
-        case .retry: metrics.retried
-        }
-        counter.increment()
-        metrics.duration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        return metrics
     }
 }
