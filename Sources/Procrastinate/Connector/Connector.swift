@@ -109,13 +109,6 @@ extension Connector {
     public func finishJobs(
         _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
     ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
-        try await finishingThenFetching(outcomes, queues: queues, workerID: workerID, limit: limit)
-    }
-
-    /// ``finishJobs(_:thenFetch:workerID:limit:)`` as two round trips.
-    func finishingThenFetching(
-        _ outcomes: [JobOutcome], queues: [String]?, workerID: Int64?, limit: Int
-    ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
         let leftAlone = try await finishJobs(outcomes)
         return (leftAlone, try await fetchJobs(queues: queues, workerID: workerID, limit: limit))
     }

@@ -118,22 +118,22 @@ extension PostgresConnector: Connector {
         _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
     ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
         guard hasSwiftFunctions else {
-            return try await finishingThenFetching(outcomes, queues: queues, workerID: workerID, limit: limit)
+            // Python's schema: finished, then fetched.
+            let leftAlone = try await finishJobs(outcomes)
+            return (leftAlone, try await fetchJobs(queues: queues, workerID: workerID, limit: limit))
         }
         do {
-            let rows = try await withConnection { connection in
-                try await connection.execute(
-                    FinishJobsAndFetchStatement(outcomes: outcomes, queues: queues, workerID: workerID, limit: limit), logger: logger
-                ).all()
-            }
-            var result: (leftAlone: [Int64], fetched: [Job]) = ([], [])
-            for row in rows {
-                switch row {
-                case .leftAlone(let id): result.leftAlone.append(id)
-                case .fetched(let job): result.fetched.append(job)
+            return try await withConnection { connection in
+                var result: (leftAlone: [Int64], fetched: [Job]) = ([], [])
+                let statement = FinishJobsAndFetchStatement(outcomes: outcomes, queues: queues, workerID: workerID, limit: limit)
+                for try await row in try await connection.execute(statement, logger: logger) {
+                    switch row {
+                    case .leftAlone(let id): result.leftAlone.append(id)
+                    case .fetched(let job): result.fetched.append(job)
+                    }
                 }
+                return result
             }
-            return result
         } catch SchemaError.missing {
             noteMissingSwiftFunctions()
             return try await finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: limit)
