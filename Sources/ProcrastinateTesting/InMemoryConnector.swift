@@ -92,13 +92,15 @@ public actor InMemoryConnector: NotifyingConnector {
 
     public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) throws -> Int64? {
         let sameSchedule = { (entry: PeriodicDefer) in entry.taskName == job.taskName && entry.periodicID == periodicID }
-        // A tick at or before the newest recorded one was deferred already (or skipped late).
-        guard !periodicDefers.contains(where: { sameSchedule($0) && $0.timestamp >= timestamp }) else { return nil }
+        let records = periodicDefers.filter(sameSchedule)
+        guard PeriodicTickRecord.isDue(
+            timestamp, oldestRecorded: records.map(\.timestamp).min(), recorded: records.contains { $0.timestamp == timestamp }
+        ) else { return nil }
         let id = try deferJobs([NewJob(
             queue: job.queue, taskName: job.taskName, priority: job.priority, lock: job.lock,
             queueingLock: job.queueingLock, arguments: job.arguments
         )])[0]
-        periodicDefers.removeAll { sameSchedule($0) && $0.timestamp < timestamp }
+        periodicDefers.removeAll { sameSchedule($0) && $0.timestamp < timestamp - PeriodicTickRecord.retention }
         periodicDefers.append(PeriodicDefer(taskName: job.taskName, periodicID: periodicID, timestamp: timestamp, jobID: id))
         return id
     }

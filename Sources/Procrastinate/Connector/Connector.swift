@@ -22,8 +22,9 @@ public protocol Connector: Sendable {
     /// - Throws: ``AlreadyEnqueued`` when a queueing lock is taken (nothing is inserted).
     func deferJobs(_ jobs: [NewJob]) async throws -> [Int64]
 
-    /// Defers one tick of a periodic task unless it was deferred before (by any scheduler);
-    /// returns the new job's id, or nil when the tick was already deferred.
+    /// Defers one tick of a periodic task unless it was deferred before (by any scheduler),
+    /// by the rule of ``PeriodicTickRecord``; returns the new job's id, or nil when the tick
+    /// is not deferred.
     func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64?
 
     // MARK: Working

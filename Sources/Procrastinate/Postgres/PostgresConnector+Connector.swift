@@ -38,24 +38,48 @@ extension PostgresConnector: Connector {
 
     public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64? {
         try InvalidQueueName.check(job.queue)
-        // procrastinate_defer_periodic_job_v2 forgets older ticks once a newer one is deferred,
-        // so a scheduler running late could defer a forgotten tick again. Under a lock per
-        // schedule, a tick older than the newest recorded one is skipped instead.
+        // The rule of `PeriodicTickRecord`, under a lock per schedule so that our schedulers
+        // decide one at a time; records are written as procrastinate_defer_periodic_job_v2
+        // writes them, so Python schedulers see our ticks too.
         return try await withTransaction { connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtext(\(job.taskName) || '/' || \(periodicID)))", logger: logger
             )
-            let rows = try await connection.query(
+            let claimed = try await connection.query(
                 """
-                SELECT CASE WHEN EXISTS (
-                    SELECT 1 FROM procrastinate_periodic_defers
-                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID) AND defer_timestamp >= \(timestamp)
-                ) THEN NULL ELSE procrastinate_defer_periodic_job_v2(\(job.queue), \(job.lock), \(job.queueingLock), \(job.taskName),
-                    \(Int32(clamping: job.priority)), \(periodicID), \(timestamp), \(job.arguments)::jsonb) END
+                INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp)
+                SELECT \(job.taskName), \(periodicID), \(timestamp)
+                WHERE \(timestamp) >= COALESCE((
+                    SELECT min(defer_timestamp) FROM procrastinate_periodic_defers
+                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
+                ), \(timestamp))
+                ON CONFLICT DO NOTHING
+                RETURNING id
                 """,
                 logger: logger
             )
-            for try await id in rows.decode(Int64?.self) {
+            var deferID: Int64?
+            for try await id in claimed.decode(Int64.self) {
+                deferID = id
+            }
+            guard let deferID else { return nil }
+            let rows = try await connection.query(
+                """
+                WITH job AS (
+                    SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(\(job.queue), \(job.taskName), \(Int32(clamping: job.priority)),
+                        \(job.lock), \(job.queueingLock), \(job.arguments)::jsonb, NULL)::procrastinate_job_to_defer_v1]))[1] AS id
+                ), forgotten AS (
+                    DELETE FROM procrastinate_periodic_defers
+                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
+                        AND defer_timestamp < \(timestamp - PeriodicTickRecord.retention)
+                )
+                UPDATE procrastinate_periodic_defers SET job_id = job.id FROM job
+                WHERE procrastinate_periodic_defers.id = \(deferID)
+                RETURNING job.id
+                """,
+                logger: logger
+            )
+            for try await id in rows.decode(Int64.self) {
                 return id
             }
             return nil

@@ -123,15 +123,32 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
-    func aLateSchedulerDoesNotDeferAForgottenTickAgain(kind: ConnectorKind) async throws {
+    func aLateSchedulerFillsAMissedTickButNeverDefersOneTwice(kind: ConnectorKind) async throws {
         try await kind.withConnector { connector in
             let job = NewJob(queue: "periodic", taskName: "tick", arguments: "{}")
             let first = try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 60)
             #expect(first != nil)
-            // Deferring 61 forgets 60 in the table; a replica still at 60 must not defer it again.
-            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 61) != nil)
-            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 60) == nil)
+            // A scheduler that started late deferred 62 first; one still at 61 fills it in.
             #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 62) != nil)
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 61) != nil)
+            for tick: Int64 in [60, 61, 62] {
+                #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: tick) == nil)
+            }
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aTickOlderThanEveryRecordMayHaveBeenForgottenAndIsSkipped(kind: ConnectorKind) async throws {
+        try await kind.withConnector { connector in
+            let job = NewJob(queue: "periodic", taskName: "tick", arguments: "{}")
+            let late = 60 + PeriodicTickRecord.retention + 1
+            let first = try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 60)
+            #expect(first != nil)
+            // Deferring a tick more than the retention later forgets 60 in the table.
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: late) != nil)
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 60) == nil)
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: 61) == nil)
+            #expect(try await connector.deferPeriodicJob(job, periodicID: "", timestamp: late + 1) != nil)
         }
     }
 

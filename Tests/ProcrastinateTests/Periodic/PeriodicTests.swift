@@ -247,11 +247,20 @@ struct CountryTick: Codable, Sendable {
                 "SELECT (args->>'timestamp')::bigint FROM procrastinate_jobs WHERE task_name = 'every_second' ORDER BY 1",
                 as: Int64.self
             )
+            // Python's function forgets every tick older than the one it defers, so ours skips a
+            // tick it is late for once Python deferred a newer one: a gap is possible, a
+            // duplicate never.
             #expect(timestamps.count >= 5)
             #expect(Set(timestamps).count == timestamps.count, "a tick was deferred twice: \(timestamps)")
-            #expect(zip(timestamps, timestamps.dropFirst()).allSatisfy { $1 == $0 + 1 }, "ticks are not consecutive: \(timestamps)")
-            let deferrals = try await db.value("SELECT count(*)::int FROM procrastinate_periodic_defers", as: Int.self)
-            #expect(deferrals == 1, "the dedup table keeps the latest tick only")
+            let unrecorded = try await db.value(
+                """
+                SELECT count(*)::int FROM procrastinate_periodic_defers
+                LEFT JOIN procrastinate_jobs ON procrastinate_jobs.id = job_id
+                WHERE (args->>'timestamp')::bigint IS DISTINCT FROM defer_timestamp
+                """,
+                as: Int.self
+            )
+            #expect(unrecorded == 0, "every record names the job of its tick")
         }
     }
 }
