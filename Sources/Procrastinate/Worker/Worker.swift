@@ -229,7 +229,12 @@ public final class Worker: Service, CustomStringConvertible {
                 next = nil
             } else {
                 let successor = await withCheckedContinuation { written in
-                    outcomes.submit(outcome, claim: successorClaim) { written.resume(returning: $0) }
+                    outcomes.submit(outcome, claim: successorClaim) { [bodies] successor in
+                        // Counted before the writer looks again, so that it waits for this
+                        // body too: the lock chains it wrote together stay together.
+                        if successor != nil { bodies.started() }
+                        written.resume(returning: successor)
+                    }
                 }
                 next = ended(job, freedEarly: false, successor: successor)
             }
@@ -246,8 +251,8 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// Once `job`'s outcome was written: its slot is freed, or taken by `successor`, which is
-    /// returned with its abort state.
+    /// Once `job`'s outcome was written: its slot is freed, or taken by `successor` (whose body
+    /// was counted as started already), which is returned with its abort state.
     private func ended(_ job: Job, freedEarly: Bool, successor: Job?) -> (job: Job, abort: AbortState)? {
         let next = successor.map { (job: $0, abort: AbortState()) }
         state.withLock { state in
@@ -255,7 +260,6 @@ public final class Worker: Service, CustomStringConvertible {
             if let next { state.running[next.job.id] = next.abort }
             state.ended += 1
         }
-        if next != nil { bodies.started() }
         jobEnded.send()
         return next
     }
