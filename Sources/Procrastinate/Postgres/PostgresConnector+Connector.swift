@@ -40,7 +40,9 @@ extension PostgresConnector: Connector {
         try InvalidQueueName.check(job.queue)
         // The rule of `PeriodicTickRecord`, under a lock per schedule so that our schedulers
         // decide one at a time; records are written as procrastinate_defer_periodic_job_v2
-        // writes them, so Python schedulers see our ticks too.
+        // writes them, so Python schedulers see our ticks too. The tick's own record is looked
+        // for in the statement's snapshot, not left to ON CONFLICT: a Python scheduler that
+        // defers a newer tick meanwhile deletes it, and the insert would then go through.
         return try await withTransaction { connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtext(\(job.taskName) || '/' || \(periodicID)))", logger: logger
@@ -49,7 +51,10 @@ extension PostgresConnector: Connector {
                 """
                 INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp)
                 SELECT \(job.taskName), \(periodicID), \(timestamp)
-                WHERE \(timestamp) >= COALESCE((
+                WHERE NOT EXISTS (
+                    SELECT FROM procrastinate_periodic_defers
+                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID) AND defer_timestamp = \(timestamp)
+                ) AND \(timestamp) >= COALESCE((
                     SELECT min(defer_timestamp) FROM procrastinate_periodic_defers
                     WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
                 ), \(timestamp))

@@ -263,4 +263,34 @@ struct CountryTick: Codable, Sendable {
             #expect(unrecorded == 0, "every record names the job of its tick")
         }
     }
+
+    @Test func aTickPythonForgetsWhileOursDecidesIsNotDeferredAgain() async throws {
+        try await TestDatabase.withDatabase { db in
+            let job = NewJob(queue: "periodic", taskName: "tick", arguments: "{}")
+            let first = try await db.deferPeriodicJob(job, periodicID: "", timestamp: 60)
+            #expect(first != nil)
+            // Python's scheduler defers 61 and, in the same transaction, deletes the record of
+            // 60; while that transaction is open, a late scheduler of ours looks at 60.
+            let late = try await db.withTransaction { connection in
+                _ = try await connection.query(
+                    "SELECT procrastinate_defer_periodic_job_v2('periodic', NULL, NULL, 'tick', 0, '', 61, '{}')", logger: db.logger
+                ).collect()
+                let decided = Atomic(false)
+                let late = Task {
+                    defer { decided.store(true, ordering: .sequentiallyConsistent) }
+                    return try await db.deferPeriodicJob(job, periodicID: "", timestamp: 60)
+                }
+                try await eventually("the late scheduler to decide, or to wait for Python's transaction") {
+                    let waiting = try await db.value(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                        as: Int.self
+                    )
+                    return decided.load(ordering: .sequentiallyConsistent) || waiting != 0
+                }
+                return late
+            }
+            #expect(try await late.value == nil, "tick 60 was deferred twice")
+            #expect(try await db.value("SELECT count(*)::int FROM procrastinate_jobs", as: Int.self) == 2)
+        }
+    }
 }
