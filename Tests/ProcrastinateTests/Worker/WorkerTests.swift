@@ -177,7 +177,7 @@ import Testing
             }
             let slowID = try await slow.defer()
             let fastID = try await fast.defer()
-            let worker = RunningWorker(Worker(app: app, options: .test(concurrency: 2, shutdownGracefulTimeout: .seconds(1))))
+            let worker = RunningWorker(Worker(app: app, options: .test(concurrency: 2, shutdownGracefulTimeout: .seconds(3))))
             try await eventually("both jobs to start") { journal.labels.count == 2 }
             try await worker.stop()
             #expect(try await app.jobManager.status(of: slowID) == .aborted)
