@@ -671,3 +671,4 @@ END;
 $$;
 
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_01_pre_add_swift_batched_fetch_and_finish');
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_02_pre_add_swift_finish_and_fetch');

@@ -26,16 +26,11 @@ CREATE INDEX procrastinate_swift_jobs_unlocked_idx_v1 ON procrastinate_jobs (pri
 -- The claim commits without waiting for the WAL flush: a crash can only forget that jobs were
 -- claimed (they wait again), never an outcome, since finishing commits durably and flushes
 -- the claim with it.
---
--- Its plan is generic, made once per session: left to choose, PostgreSQL planned the query
--- anew at every call (0.3 ms, four times the run). JIT is off: the generic plan's estimated
--- cost grows with the table, and past jit_above_cost each call spent ~10 ms compiling.
 CREATE FUNCTION procrastinate_swift_fetch_jobs_v1(
     target_queue_names character varying[],
     p_worker_id bigint,
     p_limit integer
-) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY
@@ -58,48 +53,40 @@ BEGIN
         ) AS head
         WHERE locks.lock IS NOT NULL
           AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = locks.lock AND running.status = 'doing')
-    ), unlocked AS (
-        -- Rows another fetch is claiming are skipped before the limit, so that concurrent
-        -- fetches take the next jobs instead of coming back empty.
-        SELECT job.id, job.priority FROM procrastinate_jobs AS job
-        WHERE job.status = 'todo' AND job.lock IS NULL
-          AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
-          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-        ORDER BY job.priority DESC, job.id ASC
-        LIMIT p_limit
-        FOR UPDATE OF job SKIP LOCKED
     ), candidates AS (
-        SELECT heads.id, heads.priority FROM heads
-        WHERE (target_queue_names IS NULL OR heads.queue_name = ANY (target_queue_names))
-          AND (heads.scheduled_at IS NULL OR heads.scheduled_at <= now())
+        (SELECT heads.id, heads.priority FROM heads
+         WHERE (target_queue_names IS NULL OR heads.queue_name = ANY (target_queue_names))
+           AND (heads.scheduled_at IS NULL OR heads.scheduled_at <= now()))
         UNION ALL
-        SELECT unlocked.id, unlocked.priority FROM unlocked
+        (SELECT job.id, job.priority FROM procrastinate_jobs AS job
+         WHERE job.status = 'todo' AND job.lock IS NULL
+           AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+           AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+         ORDER BY job.priority DESC, job.id ASC
+         LIMIT p_limit)
     ), claimed AS (
-        -- Ids go through arrays, so that the cached generic plan (which cannot know p_limit)
-        -- looks them up by primary key rather than hashing a scan of the whole table.
         SELECT job.id FROM procrastinate_jobs AS job
-        WHERE job.id = ANY (ARRAY(SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit))
+        WHERE job.id IN (SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit)
           AND job.status = 'todo'
         ORDER BY job.priority DESC, job.id ASC
         FOR UPDATE OF job SKIP LOCKED
-    ), started AS (
-        UPDATE procrastinate_jobs AS job
-        SET status = 'doing', worker_id = p_worker_id
-        WHERE job.id = ANY (ARRAY(SELECT claimed.id FROM claimed))
-        RETURNING job.*
     )
-    SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
+    UPDATE procrastinate_jobs AS job
+    SET status = 'doing', worker_id = p_worker_id
+    FROM claimed
+    WHERE job.id = claimed.id
+    RETURNING job.*;
 END;
 $$;
 
 -- Records the outcomes of several jobs in one statement, with the rows and events of
 -- procrastinate_finish_job_v1 for each; returns the ids of the jobs finished (a job no longer
--- running or waiting is left alone). Its plan is generic too (replanning cost 0.12 ms a call).
+-- running or waiting is left alone).
 CREATE FUNCTION procrastinate_swift_finish_jobs_v1(
     job_ids bigint[],
     end_statuses procrastinate_job_status[],
     delete_jobs boolean[]
-) RETURNS SETOF bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT FROM unnest(end_statuses) AS given(status) WHERE given.status NOT IN ('succeeded', 'failed', 'aborted')) THEN
         RAISE 'End status should be either "succeeded", "failed" or "aborted"';
@@ -125,35 +112,6 @@ BEGIN
     SELECT deleted.id FROM deleted
     UNION ALL
     SELECT updated.id FROM updated;
-END;
-$$;
-
--- Records outcomes as procrastinate_swift_finish_jobs_v1 does, then claims up to p_limit jobs
--- as procrastinate_swift_fetch_jobs_v1 does, in one transaction: a worker hands the slots of
--- finished locked jobs straight to the next jobs (the next job of a lock becomes claimable
--- in the same statement), saving a round trip per job of a lock. The commit is durable, as
--- the outcomes need. Returns the claimed jobs, then one row per outcome left alone (a job no
--- longer running or waiting) holding only its id (its status is NULL).
-CREATE FUNCTION procrastinate_swift_finish_jobs_and_fetch_v1(
-    job_ids bigint[],
-    end_statuses procrastinate_job_status[],
-    delete_jobs boolean[],
-    target_queue_names character varying[],
-    p_worker_id bigint,
-    p_limit integer
-) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    durability text := current_setting('synchronous_commit');
-    finished bigint[];
-BEGIN
-    finished := ARRAY(SELECT procrastinate_swift_finish_jobs_v1(job_ids, end_statuses, delete_jobs));
-    RETURN QUERY SELECT * FROM procrastinate_swift_fetch_jobs_v1(target_queue_names, p_worker_id, p_limit);
-    -- The fetch commits without waiting for the WAL flush; these outcomes must not.
-    PERFORM set_config('synchronous_commit', durability, true);
-    RETURN QUERY
-    SELECT (jsonb_populate_record(NULL::procrastinate_jobs, jsonb_build_object('id', given.id))).*
-    FROM unnest(job_ids) AS given(id)
-    WHERE given.id <> ALL (finished);
 END;
 $$;
 
