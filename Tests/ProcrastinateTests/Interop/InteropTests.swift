@@ -183,8 +183,9 @@ import Testing
     @Test func aJobFailingInSwiftIsRetriedByPython() async throws {
         try await TestDatabase.withDatabase { db in
             let app = App(connector: db, logger: TestDatabase.logger)
-            // Retried seconds later, so that this one-shot worker stops before.
-            let flaky = try app.task("flaky", retry: RetryStrategy(maxAttempts: 3, wait: 3)) { (_: Flaky) in
+            // Retried much later, so that this one-shot worker stops before however slow it is;
+            // the retry is then made due for Python.
+            let flaky = try app.task("flaky", retry: RetryStrategy(maxAttempts: 3, wait: 3600)) { (_: Flaky) in
                 throw InteropFailure()
             }
             let id = try await flaky.defer(Flaky(fail_in: "swift"))
@@ -192,6 +193,7 @@ import Testing
             try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
             let retried = try #require(try await app.jobManager.job(id: id))
             #expect(retried.status == .todo && retried.attempts == 1)
+            try await db.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = \(id)")
             // Python runs the retry (and succeeds, since it is not the first attempt).
             let worker = try PythonWorker(db)
             try await eventually("Python to finish the job") { try await app.jobManager.status(of: id) == .succeeded }
@@ -209,10 +211,12 @@ import Testing
                 journal.record("attempts=\(context.job.attempts)")
             }
             let id = try await flaky.defer(Flaky(fail_in: "python"))
-            // Python fails the first attempt and retries it a second later; its one-shot worker stops before.
+            // Python fails the first attempt and retries it an hour later, so that its one-shot
+            // worker stops before however slow it is; the retry is then made due for Swift.
             #expect(try await python(db, ["worker-once"]) == ["RAN flaky \(id) attempts=0"])
             let retried = try #require(try await app.jobManager.job(id: id))
             #expect(retried.status == .todo && retried.attempts == 1)
+            try await db.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = \(id)")
             let worker = RunningWorker(Worker(app: app, options: .test()))
             try await eventually("Swift to finish the job") { try await app.jobManager.status(of: id) == .succeeded }
             try await worker.stop()

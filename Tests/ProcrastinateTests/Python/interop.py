@@ -52,7 +52,7 @@ async def slow(context):
     await asyncio.sleep(600)
 
 
-@app.task(name="flaky", pass_context=True, retry=procrastinate.RetryStrategy(max_attempts=3, wait=1))
+@app.task(name="flaky", pass_context=True, retry=procrastinate.RetryStrategy(max_attempts=3, wait=3600))
 async def flaky(context, fail_in):
     emit(f"RAN flaky {context.job.id} attempts={context.job.attempts}")
     if fail_in == "python" and context.job.attempts == 0:
