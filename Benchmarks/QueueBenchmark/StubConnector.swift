@@ -24,7 +24,7 @@ final class StubConnector: Connector {
     /// How many outcomes were `succeeded`.
     var succeeded: Int { state.withLock { $0.succeeded } }
 
-    func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job] {
+    func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job] {
         let range = state.withLock { state in
             defer { state.next = min(state.next + limit, jobs.count) }
             return state.next..<min(state.next + limit, jobs.count)
@@ -46,16 +46,23 @@ final class StubConnector: Connector {
         _ = try await finishJobs([JobOutcome(jobID: id, status: status, deleteJob: deleteJob)])
     }
 
-    func registerWorker() async throws -> Int64 { 1 }
+    func registerWorker(_ registration: WorkerRegistration) async throws -> Int64 { 1 }
     func unregisterWorker(id: Int64) async throws {}
     func updateHeartbeat(workerID: Int64) async throws {}
+    func heartbeat(
+        workerID: Int64, holding held: [HeldJob], registration: WorkerRegistration, strayGrace: Duration
+    ) async throws -> HeartbeatReply {
+        HeartbeatReply(registeredAgain: false, lostJobIDs: [], releasedJobIDs: [])
+    }
     func pruneStalledWorkers(olderThan seconds: Double) async throws -> [Int64] { [] }
     func jobIDsToAbort(queue: String?) async throws -> [Int64] { [] }
 
     func deferJobs(_ jobs: [NewJob]) async throws -> [Int64] { throw Unsupported() }
     func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64? { throw Unsupported() }
     func retryJob(id: Int64, at date: Date, priority: Int?, queue: String?, lock: String?) async throws { throw Unsupported() }
-    func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) async throws -> Bool { throw Unsupported() }
+    func recoverStalledJob(
+        _ job: Job, staleAfter seconds: Double, excludingWorker excludedWorkerID: Int64?, decision: RetryDecision?
+    ) async throws -> Bool { throw Unsupported() }
     func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) async throws -> Int64? { throw Unsupported() }
     func jobStatus(id: Int64) async throws -> JobStatus? { throw Unsupported() }
     func listJobs(_ filter: JobFilter) async throws -> [Job] { throw Unsupported() }

@@ -33,8 +33,10 @@ struct JobReport: Encodable {
     var attempts: Int
     var abort_requested: Bool
     var worker_id: Int64?
+    /// For a waiting job: whether a registered worker claims its task on its queue.
+    var claimed_by_a_worker: Bool?
 
-    init(_ job: Job) {
+    init(_ job: Job, claims: WorkerClaims? = nil) {
         id = job.id
         queue = job.queue
         task = job.taskName
@@ -47,6 +49,15 @@ struct JobReport: Encodable {
         attempts = job.attempts
         abort_requested = job.abortRequested
         worker_id = job.workerID
+        if job.status == .todo, let claims {
+            claimed_by_a_worker = claims.claim(taskName: job.taskName, queue: job.queue)
+        }
+    }
+
+    /// The warning that follows a waiting job no registered worker claims.
+    static func unclaimedNote(_ job: Job, claims: WorkerClaims) -> String {
+        job.status == .todo && !claims.claim(taskName: job.taskName, queue: job.queue)
+            ? "  [no registered worker claims task \(job.taskName) on queue \(job.queue)]" : ""
     }
 }
 
@@ -76,8 +87,9 @@ struct JobsCommand: AsyncParsableCommand {
             let filter = JobFilter(queue: queue, taskName: task, status: status, lock: lock, queueingLock: queueingLock, workerID: worker)
             try await global.withApp { app in
                 let jobs = try await app.jobManager.listJobs(filter)
-                try output.emit(jobs.map(JobReport.init)) {
-                    jobs.map { ProcrastinateShell.describe($0, details: true) }
+                let claims = try await app.jobManager.workerClaims()
+                try output.emit(jobs.map { JobReport($0, claims: claims) }) {
+                    jobs.map { ProcrastinateShell.describe($0, details: true) + JobReport.unclaimedNote($0, claims: claims) }
                 }
             }
         }
@@ -172,17 +184,28 @@ struct CountOptions: ParsableArguments {
             var name: String
             var jobs_count: Int
             var todo, doing, succeeded, failed, cancelled, aborted: Int
+            /// For tasks with waiting jobs: whether a registered worker claims the task.
+            var claimed_by_a_worker: Bool?
         }
         let filter = JobFilter(queue: queue, taskName: task, status: status, lock: lock)
         try await global.withApp { app in
             let counts = try await app.connector.countJobs(by: grouping, filter)
+            let claims = grouping == .task ? try await app.jobManager.workerClaims() : nil
+            /// Whether `count`'s waiting jobs are of a task no registered worker claims.
+            func unclaimed(_ count: JobCounts) -> Bool {
+                guard let claims, count[.todo] > 0 else { return false }
+                return !claims.claim(taskName: count.name, queue: queue)
+            }
             let reports = counts.map {
                 Report(
                     name: $0.name, jobs_count: $0.total, todo: $0[.todo], doing: $0[.doing], succeeded: $0[.succeeded],
-                    failed: $0[.failed], cancelled: $0[.cancelled], aborted: $0[.aborted]
+                    failed: $0[.failed], cancelled: $0[.cancelled], aborted: $0[.aborted],
+                    claimed_by_a_worker: claims != nil && $0[.todo] > 0 ? !unclaimed($0) : nil
                 )
             }
-            try output.emit(reports) { counts.map(ProcrastinateShell.describe) }
+            try output.emit(reports) {
+                counts.map { ProcrastinateShell.describe($0) + (unclaimed($0) ? "  [no registered worker claims this task]" : "") }
+            }
         }
     }
 }

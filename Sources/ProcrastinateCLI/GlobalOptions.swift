@@ -56,18 +56,17 @@ public struct GlobalOptions: ParsableArguments {
         return logger
     }
 
-    /// Runs `body` with the application's app (see ``ProcrastinateCommand/main(app:arguments:)``),
-    /// or else an app without tasks on the chosen database, its connector open.
+    /// Runs `body` with an app on the chosen database, its connector open: the application's
+    /// (see ``ProcrastinateCommand/main(arguments:app:)``), or else one with the built-in
+    /// tasks only.
     func withApp<Result: Sendable>(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         _ body: (App) async throws -> Result
     ) async throws -> Result {
-        if let app = ProcrastinateCommand.embeddedApp {
-            return try await app.run { try await body(app) }
-        }
         let settings = try ConnectionSettings.resolve(url: databaseURL, environment: environment)
         let logger = makeLogger(environment: environment)
-        let app = App(connector: PostgresConnector(settings: settings, logger: logger), logger: logger)
+        let connector = PostgresConnector(settings: settings, logger: logger)
+        let app = try ProcrastinateCommand.makeApp?(connector) ?? App(connector: connector, logger: logger)
         return try await app.run { try await body(app) }
     }
 

@@ -4,14 +4,18 @@ import Procrastinate
 /// The `procrastinate` command line: administration of a Procrastinate database.
 ///
 /// The standalone `procrastinate` executable runs it as it is; an application's own
-/// executable runs it with its app, so that `worker` and `defer` know its tasks:
+/// executable runs it with a function that makes its app, so that `worker` and `defer` know its
+/// tasks. The command line chooses the database (`--database-url`, else the environment) and
+/// the logging, and hands the function a connector to that database:
 ///
 /// ```swift
 /// @main enum MyService {
 ///     static func main() async {
-///         let app = App(connector: …)
-///         _ = try! app.task("send_email") { (email: SendEmail) in … }
-///         await ProcrastinateCommand.main(app: app)
+///         await ProcrastinateCommand.main { connector in
+///             let app = App(connector: connector, logger: connector.logger)
+///             _ = try app.task("send_email") { (email: SendEmail) in … }
+///             return app
+///         }
 ///     }
 /// }
 /// ```
@@ -38,13 +42,13 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// The app of an application's own executable, while ``main(app:arguments:)`` runs.
-    @TaskLocal static var embeddedApp: App?
+    /// Makes the app of an application's own executable, while ``main(arguments:app:)`` runs.
+    @TaskLocal static var makeApp: (@Sendable (PostgresConnector) throws -> App)?
 
-    /// Runs the command line with `app`'s tasks and connector (`arguments`: the process's
-    /// when nil), then exits.
-    public static func main(app: App, arguments: [String]? = nil) async {
-        await $embeddedApp.withValue(app) {
+    /// Runs the command line (`arguments`: the process's when nil) with the app `makeApp`
+    /// makes on a connector to the database the command line names, then exits.
+    public static func main(arguments: [String]? = nil, app makeApp: @escaping @Sendable (PostgresConnector) throws -> App) async {
+        await $makeApp.withValue(makeApp) {
             await main(arguments)
         }
     }

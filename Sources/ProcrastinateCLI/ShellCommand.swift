@@ -26,7 +26,8 @@ struct ShellCommand: AsyncParsableCommand {
         try await global.withApp { app in
             let shell = ProcrastinateShell(manager: app.jobManager) { print($0) }
             guard command.isEmpty else {
-                _ = await shell.execute(command.joined(separator: " "))
+                // A one-shot command's failure is the process's: scripts see it.
+                if await shell.execute(command.joined(separator: " ")) == .failed { throw ExitCode(1) }
                 return
             }
             // At a terminal: the intro, a prompt, line editing and history. Otherwise: plain lines.
@@ -34,7 +35,7 @@ struct ShellCommand: AsyncParsableCommand {
                 ? TerminalLineReader(prompt: ProcrastinateShell.prompt) : nil
             if terminal != nil { print(ProcrastinateShell.intro) }
             while let line = terminal != nil ? terminal!.readLine() : readLine() {
-                guard await shell.execute(line) else { break }
+                guard await shell.execute(line) != .exit else { break }
             }
         }
     }

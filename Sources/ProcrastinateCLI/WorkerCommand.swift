@@ -8,8 +8,8 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run a worker: fetch jobs and run them until SIGINT or SIGTERM.",
         discussion: """
-            Run it from your application's executable (ProcrastinateCommand.main(app:)) so that \
-            it knows your tasks. Every option can also come from PROCRASTINATE_WORKER_<OPTION> \
+            Run it from your application's executable (ProcrastinateCommand.main { connector in … }) \
+            so that it knows your tasks: it claims only their jobs. Every option can also come from PROCRASTINATE_WORKER_<OPTION> \
             (PROCRASTINATE_WORKER_CONCURRENCY=10, PROCRASTINATE_WORKER_QUEUES=a,b, …).
 
             Example:
@@ -65,9 +65,22 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Retry the running jobs of workers silent for this many seconds; 0 turns it off (default: 300).")
     var stalledJobRecoveryThreshold: Double?
 
+    @Option(help: "Times a stalled job of a task without retry strategy is retried before it fails; 0 fails it at once (default: 5).")
+    var stalledJobRetries: Int?
+
+    @Flag(help: "Claim jobs of tasks this executable does not know too, and fail them (Python Procrastinate's behaviour).")
+    var claimUnknownTasks = false
+
     func run() async throws {
         let options = try workerOptions(environment: ProcessInfo.processInfo.environment)
         try await global.withApp { app in
+            guard app.hasOwnTasks else {
+                throw CommandError(
+                    "this executable has no tasks, so its worker would run nothing of yours (and with --claim-unknown-tasks "
+                        + "it would fail every job): run the worker from your application's executable, which calls "
+                        + "ProcrastinateCommand.main { connector in … } with an app holding your tasks"
+                )
+            }
             try await app.workUntilStopped(options)
         }
     }
@@ -116,6 +129,15 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         if let value = try stalledJobRecoveryThreshold ?? env.double("STALLED_JOB_RECOVERY_THRESHOLD") {
             options.stalledJobRecoveryThreshold = value == 0 ? nil : try seconds(value, "--stalled-job-recovery-threshold")
+        }
+        if let value = try stalledJobRetries ?? env.int("STALLED_JOB_RETRIES") {
+            guard value >= 0 else { throw CommandError("--stalled-job-retries must be 0 or more, not \(value)") }
+            options.stalledJobs = value == 0 ? .fail : .retry(upTo: value)
+        }
+        if claimUnknownTasks {
+            options.claimUnknownTasks = true
+        } else if let value = try env.bool("CLAIM_UNKNOWN_TASKS") {
+            options.claimUnknownTasks = value
         }
         return options
     }

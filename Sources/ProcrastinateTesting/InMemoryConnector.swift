@@ -39,6 +39,10 @@ public actor InMemoryConnector: NotifyingConnector {
     public private(set) var events: [Event] = []
     /// The workers and their last heartbeats.
     public private(set) var workers: [Int64: Date] = [:]
+    /// What our workers claim, by worker id.
+    private var registrations: [Int64: WorkerRegistration] = [:]
+    /// Running jobs whose worker was removed: that worker, and its last heartbeat then.
+    private var orphans: [Int64: (workerID: Int64, lastHeartbeat: Date)] = [:]
     private var periodicDefers: [PeriodicDefer] = []
     private var lastJobID: Int64 = 0
     private var lastEventID: Int64 = 0
@@ -56,6 +60,8 @@ public actor InMemoryConnector: NotifyingConnector {
         jobs = [:]
         events = []
         workers = [:]
+        registrations = [:]
+        orphans = [:]
         periodicDefers = []
     }
 
@@ -108,35 +114,44 @@ public actor InMemoryConnector: NotifyingConnector {
     // MARK: Working
 
     public func fetchJob(queues: [String]?, workerID: Int64?) -> Job? {
+        fetchJobs(queues: queues, workerID: workerID, limit: 1, taskNames: nil).first
+    }
+
+    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) -> [Job] {
+        var fetched: [Job] = []
         let now = clock()
-        let candidates = jobs.values.filter { job in
-            job.status == .todo && (queues?.contains(job.queue) ?? true)
-                && (job.scheduledAt.map { $0 <= now } ?? true) && !isBlocked(job)
+        while fetched.count < limit {
+            let candidates = jobs.values.filter { job in
+                job.status == .todo && (queues?.contains(job.queue) ?? true) && (taskNames?.contains(job.taskName) ?? true)
+                    && (job.scheduledAt.map { $0 <= now } ?? true) && !isBlocked(job)
+            }
+            guard var job = candidates.min(by: { ($0.priority, -$0.id) > ($1.priority, -$1.id) }) else { break }
+            job.status = .doing
+            job.workerID = workerID
+            jobs[job.id] = job
+            record("started", for: job.id)
+            fetched.append(job)
         }
-        guard var job = candidates.min(by: { ($0.priority, -$0.id) > ($1.priority, -$1.id) }) else { return nil }
-        job.status = .doing
-        job.workerID = workerID
-        jobs[job.id] = job
-        record("started", for: job.id)
-        return job
+        return fetched
     }
 
-    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) -> [Job] {
-        var jobs: [Job] = []
-        while jobs.count < limit, let job = fetchJob(queues: queues, workerID: workerID) {
-            jobs.append(job)
-        }
-        return jobs
-    }
-
+    /// The rule of `procrastinate_swift_finish_jobs_v2`: each outcome of a job that still runs
+    /// in the attempt it names is recorded (a retry as ``retryJob(id:at:priority:queue:lock:)``
+    /// records it); the others are left alone.
     public func finishJobs(_ outcomes: [JobOutcome]) throws -> [Int64] {
+        for case let queue? in outcomes.map(\.retry?.queue) {
+            try InvalidQueueName.check(queue)
+        }
         var leftAlone: [Int64] = []
         for outcome in outcomes {
-            do {
-                try finishJob(id: outcome.jobID, status: outcome.status, deleteJob: outcome.deleteJob)
-            } catch let error as InvalidJobState where [.succeeded, .failed, .aborted].contains(outcome.status) {
-                _ = error
+            guard let job = jobs[outcome.jobID], job.status == .doing, outcome.attempts.map({ $0 == job.attempts }) ?? true else {
                 leftAlone.append(outcome.jobID)
+                continue
+            }
+            if let retry = outcome.retry {
+                try retryJob(id: job.id, at: retry.retryAt, priority: retry.priority, queue: retry.queue, lock: retry.lock)
+            } else {
+                try finishJob(id: job.id, status: outcome.status, deleteJob: outcome.deleteJob)
             }
         }
         return leftAlone
@@ -195,9 +210,10 @@ public actor InMemoryConnector: NotifyingConnector {
         recordTransition(of: id, from: previous, to: job.status)
     }
 
-    public func registerWorker() -> Int64 {
+    public func registerWorker(_ registration: WorkerRegistration) -> Int64 {
         lastWorkerID += 1
         workers[lastWorkerID] = clock()
+        registrations[lastWorkerID] = registration
         return lastWorkerID
     }
 
@@ -209,6 +225,38 @@ public actor InMemoryConnector: NotifyingConnector {
         if workers[workerID] != nil { workers[workerID] = clock() }
     }
 
+    public func heartbeat(
+        workerID: Int64, holding held: [HeldJob], registration: WorkerRegistration, strayGrace: Duration
+    ) -> HeartbeatReply {
+        let now = clock()
+        let registeredAgain = workers[workerID] == nil
+        workers[workerID] = now
+        if registeredAgain { registrations[workerID] = registration }
+        for job in held where orphans[job.id]?.workerID == workerID {
+            guard let current = jobs[job.id], current.status == .doing, current.attempts == job.attempts, current.workerID == nil
+            else { continue }
+            jobs[job.id]?.workerID = workerID
+            orphans[job.id] = nil
+        }
+        let lost = held.filter { job in
+            guard let current = jobs[job.id] else { return true }
+            return current.status != .doing || current.attempts != job.attempts || current.workerID != workerID
+        }
+        let heldIDs = Set(held.map(\.id))
+        let graceLimit = now.addingTimeInterval(-(strayGrace / .seconds(1)))
+        let strays = jobs.values.filter { job in
+            job.workerID == workerID && job.status == .doing && !heldIDs.contains(job.id)
+                && (events.last { $0.jobID == job.id && $0.type == "started" }?.at ?? .distantPast) < graceLimit
+        }
+        .map(\.id).sorted()
+        for id in strays {
+            jobs[id]?.status = .todo
+            jobs[id]?.workerID = nil
+            recordTransition(of: id, from: .doing, to: .todo)
+        }
+        return HeartbeatReply(registeredAgain: registeredAgain, lostJobIDs: lost.map(\.id).sorted(), releasedJobIDs: strays)
+    }
+
     public func pruneStalledWorkers(olderThan seconds: Double) -> [Int64] {
         let limit = clock().addingTimeInterval(-seconds)
         let stalled = workers.filter { $0.value < limit }.map(\.key).sorted()
@@ -216,11 +264,15 @@ public actor InMemoryConnector: NotifyingConnector {
         return stalled
     }
 
+    /// Removes workers; their running jobs lose their worker and keep, as orphans, the worker
+    /// and its last heartbeat (the trigger of `procrastinate_swift_orphaned_jobs`).
     private func removeWorkers(_ ids: [Int64]) {
         for id in ids {
-            workers[id] = nil
+            guard let lastHeartbeat = workers.removeValue(forKey: id) else { continue }
+            registrations[id] = nil
             for (jobID, job) in jobs where job.workerID == id {
                 jobs[jobID]?.workerID = nil
+                if job.status == .doing { orphans[jobID] = (id, lastHeartbeat) }
             }
         }
     }
@@ -230,16 +282,31 @@ public actor InMemoryConnector: NotifyingConnector {
             .map(\.id).sorted()
     }
 
-    public func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) throws -> Bool {
-        guard stalledJobs(secondsSinceHeartbeat: seconds, queue: nil, taskName: nil).contains(where: { $0.id == id }) else {
-            return false
-        }
+    public func recoverStalledJob(
+        _ job: Job, staleAfter seconds: Double, excludingWorker excludedWorkerID: Int64?, decision: RetryDecision?
+    ) throws -> Bool {
+        guard let current = jobs[job.id], current.attempts == job.attempts,
+            isStalled(current, seconds: seconds), excludedWorkerID == nil || owner(of: current)?.workerID != excludedWorkerID
+        else { return false }
         if let decision {
-            try retryJob(id: id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock)
+            try retryJob(id: job.id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock)
         } else {
-            try finishJob(id: id, status: .failed, deleteJob: false)
+            try finishJob(id: job.id, status: .failed, deleteJob: false)
         }
+        orphans[job.id] = nil
         return true
+    }
+
+    /// The worker a running job belongs to and its last sign of life (see
+    /// `procrastinate_swift_job_owner_v1`).
+    private func owner(of job: Job) -> (workerID: Int64, lastHeartbeat: Date)? {
+        guard let workerID = job.workerID else { return orphans[job.id] }
+        return workers[workerID].map { (workerID, $0) }
+    }
+
+    /// The stalled-job rule: running, and its owner silent for `seconds` (or no owner at all).
+    private func isStalled(_ job: Job, seconds: Double) -> Bool {
+        job.status == .doing && (owner(of: job)?.lastHeartbeat ?? .distantPast) < clock().addingTimeInterval(-seconds)
     }
 
     // MARK: Administration
@@ -310,16 +377,15 @@ public actor InMemoryConnector: NotifyingConnector {
     }
 
     public func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) -> [Job] {
-        let limit = clock().addingTimeInterval(-secondsSinceHeartbeat)
-        return jobs.values.filter { job in
-            job.status == .doing && (queue == nil || job.queue == queue) && (taskName == nil || job.taskName == taskName)
-                && (job.workerID.map { workers[$0].map { $0 < limit } ?? false } ?? true)
+        jobs.values.filter { job in
+            isStalled(job, seconds: secondsSinceHeartbeat) && (queue == nil || job.queue == queue)
+                && (taskName == nil || job.taskName == taskName)
         }
         .sorted { $0.id < $1.id }
     }
 
     public func listWorkers() -> [WorkerInfo] {
-        workers.map { WorkerInfo(id: $0.key, lastHeartbeat: $0.value) }.sorted { $0.id < $1.id }
+        workers.map { WorkerInfo(id: $0.key, lastHeartbeat: $0.value, registration: registrations[$0.key]) }.sorted { $0.id < $1.id }
     }
 
     public func isSchemaApplied() -> Bool { true }
@@ -349,6 +415,7 @@ public actor InMemoryConnector: NotifyingConnector {
 
     private func delete(_ id: Int64) {
         jobs[id] = nil
+        orphans[id] = nil
         events.removeAll { $0.jobID == id }
         for index in periodicDefers.indices where periodicDefers[index].jobID == id {
             periodicDefers[index].jobID = nil

@@ -22,11 +22,10 @@ func emit(_ line: String) {
 @main
 enum TestWorker {
     static func main() async {
-        do {
-            let settings = try ConnectionSettings.resolve(url: nil)
+        await ProcrastinateCommand.main { connector in
             var logger = Logger(label: "test-worker") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = .warning
-            let app = App(connector: PostgresConnector(settings: settings, logger: logger), logger: logger)
+            let app = App(connector: connector, logger: logger)
             _ = try app.task("locked") { (arguments: Locked, context: JobContext) in
                 let start = Date().timeIntervalSince1970
                 try await Task.sleep(for: .milliseconds(arguments.sleepMilliseconds))
@@ -38,10 +37,7 @@ enum TestWorker {
                 try await Task.sleep(for: .seconds(arguments.seconds))
                 emit("FINISHED \(context.job.id)")
             }
-            await ProcrastinateCommand.main(app: app)
-        } catch {
-            FileHandle.standardError.write(Data("test worker: \(error)\n".utf8))
-            exit(1)
+            return app
         }
     }
 }

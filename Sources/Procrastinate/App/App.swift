@@ -19,10 +19,11 @@ public final class App: TaskRegistrar {
     let registry = TaskRegistry()
     let periodicRegistry = Mutex<[PeriodicTask]>([])
 
-    /// An app storing jobs through `connector`.
+    /// An app storing jobs through `connector`, with the ``BuiltinTasks`` registered.
     public init(connector: any Connector, logger: Logger = Logger(label: "procrastinate")) {
         self.connector = connector
         self.logger = logger
+        BuiltinTasks.register(on: self)
     }
 
     public func register(_ task: TaskDefinition) throws {
@@ -54,6 +55,9 @@ public final class App: TaskRegistrar {
 
     /// The registered tasks.
     public var tasks: [TaskDefinition] { registry.tasks }
+
+    /// Whether tasks other than the ``BuiltinTasks`` are registered.
+    public var hasOwnTasks: Bool { tasks.contains { !BuiltinTasks.contains($0.name) } }
 
     /// Defers jobs to a task by name, with arguments given as JSON values: for tasks this
     /// app does not know (another service's, or another language's) or for tools.

@@ -7,6 +7,10 @@ public enum AbortReason: String, Sendable, Hashable {
     case userRequest = "user_request"
     /// The worker is shutting down and its graceful timeout passed.
     case shutdown
+    /// The worker was paused or cut off from the database for longer than the stalled-job
+    /// recovery threshold, and another worker recovered the job: it runs there now, and what
+    /// this run does is not recorded.
+    case lost
 }
 
 /// What a task knows about the job it runs.

@@ -32,21 +32,23 @@ public protocol Connector: Sendable {
     /// Claims the next runnable job of `queues` (nil: every queue) for a worker.
     func fetchJob(queues: [String]?, workerID: Int64?) async throws -> Job?
 
-    /// Claims up to `limit` runnable jobs in one round trip, as `limit` calls of
-    /// ``fetchJob(queues:workerID:)`` would (so at most one job per lock), best first.
-    func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job]
+    /// Claims up to `limit` runnable jobs of `taskNames` (nil: every task) in one round trip,
+    /// as `limit` calls of ``fetchJob(queues:workerID:)`` would (so at most one job per lock),
+    /// best first; the claim is durable when this returns.
+    func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job]
 
-    /// Records the outcomes of several jobs in one round trip, with the rows and events of
-    /// ``finishJob(id:status:deleteJob:)`` for each; returns the ids of the jobs that were
-    /// no longer waiting or running (left alone).
+    /// Records the outcomes of running jobs in one round trip (a retry included), with the
+    /// rows and events of ``finishJob(id:status:deleteJob:)`` or ``retryJob(id:at:priority:queue:lock:)``
+    /// for each, durably; returns the ids of the jobs left alone: no longer running, or running
+    /// in another attempt than the outcome's (see ``JobOutcome/attempts``).
     func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64]
 
     /// Records outcomes as ``finishJobs(_:)`` does, then claims up to `limit` jobs as
-    /// ``fetchJobs(queues:workerID:limit:)`` does, seeing those outcomes (a lock's next job can
-    /// be claimed with its predecessor's outcome); in one round trip where the database allows.
-    /// Returns the ids of the jobs left alone and the jobs claimed.
+    /// ``fetchJobs(queues:workerID:limit:taskNames:)`` does, seeing those outcomes (a lock's
+    /// next job can be claimed with its predecessor's outcome); in one round trip where the
+    /// database allows. Returns the ids of the jobs left alone and the jobs claimed.
     func finishJobs(
-        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?
     ) async throws -> (leftAlone: [Int64], fetched: [Job])
 
     /// Records a running (or waiting) job's outcome, or deletes the job.
@@ -56,14 +58,23 @@ public protocol Connector: Sendable {
     /// an abort request fails instead. Nil values keep the job's own.
     func retryJob(id: Int64, at date: Date, priority: Int?, queue: String?, lock: String?) async throws
 
-    /// Adds a worker; returns its id.
-    func registerWorker() async throws -> Int64
+    /// Adds a worker, with what it claims; returns its id.
+    func registerWorker(_ registration: WorkerRegistration) async throws -> Int64
 
     /// Removes a worker (its jobs keep their rows, without worker).
     func unregisterWorker(id: Int64) async throws
 
-    /// Records a worker's sign of life.
+    /// Records a worker's sign of life (`procrastinate_update_heartbeat_v1`).
     func updateHeartbeat(workerID: Int64) async throws
+
+    /// Records the sign of life of a worker holding `held` jobs (claimed, their outcomes not yet
+    /// recorded): registers it again under its id if its row was deleted (pruned while it was
+    /// paused or cut off), takes back those of its jobs that lost their worker, puts back in
+    /// the queue the jobs claimed for it that it does not hold and whose claim is older than
+    /// `strayGrace`, and tells which held jobs are no longer its own.
+    func heartbeat(
+        workerID: Int64, holding held: [HeldJob], registration: WorkerRegistration, strayGrace: Duration
+    ) async throws -> HeartbeatReply
 
     /// Removes workers silent for longer than `seconds`; returns their ids.
     func pruneStalledWorkers(olderThan seconds: Double) async throws -> [Int64]
@@ -71,10 +82,13 @@ public protocol Connector: Sendable {
     /// Running jobs with an abort request.
     func jobIDsToAbort(queue: String?) async throws -> [Int64]
 
-    /// If job `id` is still running for a worker that is gone or silent for `seconds`,
-    /// retries it as `decision` says (or fails it when nil) and returns true; otherwise
-    /// changes nothing and returns false. Safe when many workers try at once: one succeeds.
-    func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) async throws -> Bool
+    /// If `job` is still stalled (see ``stalledJobs(secondsSinceHeartbeat:queue:taskName:)``),
+    /// in the attempt it was listed in, and not a job of worker `excludedWorkerID`, retries it
+    /// as `decision` says (or fails it when nil) and returns true; otherwise changes nothing
+    /// and returns false. Safe when many workers try at once: one succeeds.
+    func recoverStalledJob(
+        _ job: Job, staleAfter seconds: Double, excludingWorker excludedWorkerID: Int64?, decision: RetryDecision?
+    ) async throws -> Bool
 
     // MARK: Administration
 
@@ -95,7 +109,9 @@ public protocol Connector: Sendable {
     /// `hours`; returns how many.
     func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int
 
-    /// Running jobs whose worker is gone or silent for `secondsSinceHeartbeat`.
+    /// Running jobs whose worker gave no sign of life for `secondsSinceHeartbeat`: its last
+    /// heartbeat, or, when the worker's row was deleted while the job ran, the heartbeat it had
+    /// then. A job claimed without a worker counts as stalled.
     func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) async throws -> [Job]
 
     /// The registered workers, by id.
@@ -108,10 +124,27 @@ public protocol Connector: Sendable {
 extension Connector {
     /// Finishes, then fetches: two round trips.
     public func finishJobs(
-        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?
     ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
         let leftAlone = try await finishJobs(outcomes)
-        return (leftAlone, try await fetchJobs(queues: queues, workerID: workerID, limit: limit))
+        return (leftAlone, try await fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames))
+    }
+
+    /// Finishes, then fetches jobs of every task.
+    public func finishJobs(
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+    ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
+        try await finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: limit, taskNames: nil)
+    }
+
+    /// Claims up to `limit` runnable jobs of every task.
+    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job] {
+        try await fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: nil)
+    }
+
+    /// Adds a worker claiming every task of every queue; returns its id.
+    public func registerWorker() async throws -> Int64 {
+        try await registerWorker(WorkerRegistration(name: "worker", queues: nil, taskNames: nil))
     }
 
     /// Runs `body` with the connector open. Connectors that hold no resource just run it.
@@ -123,20 +156,33 @@ extension Connector {
     }
 }
 
-/// The outcome of a finished job, to record.
+/// The outcome of a job that ran, to record.
 public struct JobOutcome: Sendable, Hashable {
     /// The job.
     public var jobID: Int64
-    /// `succeeded`, `failed` or `aborted`.
+    /// `succeeded`, `failed` or `aborted`; `todo` for a retry (see ``retry``).
     public var status: JobStatus
-    /// Delete the row instead of keeping it.
+    /// Delete the row instead of keeping it (not for a retry).
     public var deleteJob: Bool
+    /// When and how it runs again, for a retry.
+    public var retry: RetryDecision?
+    /// The job's attempts when it was claimed: the outcome is recorded only while the job still
+    /// runs in that attempt, so a worker that lost its job to stalled-job recovery does not
+    /// record over the next attempt. Nil: whatever the attempt.
+    public var attempts: Int?
 
-    /// An outcome.
-    public init(jobID: Int64, status: JobStatus, deleteJob: Bool) {
+    /// A final outcome: `succeeded`, `failed` or `aborted`.
+    public init(jobID: Int64, status: JobStatus, deleteJob: Bool, attempts: Int? = nil) {
         self.jobID = jobID
         self.status = status
         self.deleteJob = deleteJob
+        self.attempts = attempts
+    }
+
+    /// A retry as `decision` says (a job whose abort was requested fails instead).
+    public init(jobID: Int64, retry decision: RetryDecision, attempts: Int? = nil) {
+        self.init(jobID: jobID, status: .todo, deleteJob: false, attempts: attempts)
+        self.retry = decision
     }
 }
 

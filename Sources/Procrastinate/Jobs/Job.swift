@@ -26,6 +26,27 @@ public enum JobStatus: String, Sendable, Hashable, CaseIterable, Codable {
     }
 }
 
+extension JobStatus {
+    /// The status a `procrastinate_job_status` value names.
+    ///
+    /// - Throws: ``UnknownJobStatus`` for a value this version does not know (a newer schema's).
+    public init(databaseValue: String) throws(UnknownJobStatus) {
+        guard let status = JobStatus(rawValue: databaseValue) else { throw UnknownJobStatus(value: databaseValue) }
+        self = status
+    }
+}
+
+/// The database holds a job status this version does not know.
+public struct UnknownJobStatus: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The value read.
+    public var value: String
+
+    public var description: String {
+        "unknown job status '\(value)' (known: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))): "
+            + "the database was written by a newer Procrastinate"
+    }
+}
+
 /// A job: one row of `procrastinate_jobs`.
 public struct Job: Sendable, Hashable, Identifiable {
     /// The job's id.

@@ -65,11 +65,14 @@ public struct WorkerInfo: Sendable, Hashable {
     public var id: Int64
     /// Its last sign of life.
     public var lastHeartbeat: Date
+    /// What it claims, for a worker of ours (nil: a Python worker, which claims every task).
+    public var registration: WorkerRegistration?
 
     /// A worker row.
-    public init(id: Int64, lastHeartbeat: Date) {
+    public init(id: Int64, lastHeartbeat: Date, registration: WorkerRegistration? = nil) {
         self.id = id
         self.lastHeartbeat = lastHeartbeat
+        self.registration = registration
     }
 }
 

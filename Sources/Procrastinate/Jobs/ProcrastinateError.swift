@@ -101,3 +101,19 @@ public struct InvalidJobState: Error, Hashable, Sendable, CustomStringConvertibl
 
     public var description: String { "job \(jobID): \(reason)" }
 }
+
+/// The app was used while its connector's pool does not run: outside `app.run { … }`.
+public struct AppNotOpen: Error, Hashable, Sendable, CustomStringConvertible {
+    /// How the connector names its database.
+    public var endpoint: String
+
+    /// An error for the connector of `endpoint`.
+    public init(endpoint: String) {
+        self.endpoint = endpoint
+    }
+
+    public var description: String {
+        "the app is not open: its connection pool to \(endpoint) does not run; defer and administer inside "
+            + "`try await app.run { … }` (or `connector.run { … }`), or run the PostgresClient you gave the connector in your ServiceGroup"
+    }
+}

@@ -77,4 +77,9 @@ public struct JobManager: Sendable {
     public func listWorkers() async throws -> [WorkerInfo] {
         try await connector.listWorkers()
     }
+
+    /// What the registered workers claim, to tell the waiting jobs no worker will run.
+    public func workerClaims() async throws -> WorkerClaims {
+        WorkerClaims(workers: try await connector.listWorkers())
+    }
 }

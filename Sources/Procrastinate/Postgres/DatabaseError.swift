@@ -29,6 +29,15 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
         return text
     }
 
+    /// Whether trying again later may succeed: the connection failed, the server did not
+    /// answer, was starting or shutting down, ran out of resources, or rolled the transaction
+    /// back for a conflict (SQLSTATE classes 08, 40, 53, 57, 58 and lock timeouts), rather than
+    /// rejecting the statement itself.
+    public var isTransient: Bool {
+        guard let sqlState else { return true }
+        return ["08", "40", "53", "57", "58"].contains(String(sqlState.prefix(2))) || sqlState == "55P03"
+    }
+
     /// `error` described for humans: a `PSQLError` becomes a `DatabaseError`, anything else is
     /// returned as it is.
     public static func wrapping(_ error: any Error, endpoint: String) -> any Error {
@@ -45,7 +54,7 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
                 isConnectionFailure: sqlState.map { $0.hasPrefix("28") || $0 == "3D000" } ?? false
             )
         }
-        let message = error.underlying.map { describeUnderlying($0) } ?? "\(error.code)"
+        let message = error.underlying.map { describeUnderlying($0) } ?? describe(error.code)
         let isConnectionFailure = error.code == .connectionError || error.code == .sslUnsupported
             || error.code == .failedToAddSSLHandler || error.code == .authMechanismRequiresPassword
             || error.code == .unsupportedAuthMechanism
@@ -53,6 +62,36 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
             endpoint: endpoint, sqlState: nil, message: message, detail: nil, constraintName: nil,
             isConnectionFailure: isConnectionFailure
         )
+    }
+
+    /// The server did not answer within `timeout`; the connection was closed.
+    static func noAnswer(endpoint: String, within timeout: Duration) -> DatabaseError {
+        DatabaseError(
+            endpoint: endpoint, sqlState: nil,
+            message: "no answer within \(timeout); the connection was closed and the pool will open another",
+            detail: nil, constraintName: nil, isConnectionFailure: false
+        )
+    }
+
+    /// What a PostgresNIO error code means, in words that say what happened to the connection.
+    private static func describe(_ code: PSQLError.Code) -> String {
+        switch code {
+        case .serverClosedConnection: "the server closed the connection (it restarted, or the backend was terminated)"
+        case .clientClosedConnection: "the connection was closed"
+        case .uncleanShutdown: "the connection ended without a proper shutdown"
+        case .connectionError: "the connection failed"
+        case .poolClosed: "the connection pool is closed (the app is no longer open)"
+        case .queryCancelled: "the query was cancelled"
+        case .sslUnsupported: "the server does not accept SSL connections: use sslmode=disable or sslmode=prefer in the URL"
+        case .failedToAddSSLHandler: "the SSL connection could not be set up"
+        case .authMechanismRequiresPassword: "the server asks for a password: add it to the URL or set PGPASSWORD"
+        case .unsupportedAuthMechanism: "the server asks for an authentication method this client does not support"
+        case .saslError: "SCRAM authentication failed: check the password"
+        case .tooManyParameters: "the query has too many parameters"
+        case .unexpectedBackendMessage, .messageDecodingFailure, .invalidCommandTag:
+            "the server sent a message the client did not expect (\(code))"
+        default: "\(code)"
+        }
     }
 
     private static func describeUnderlying(_ error: any Error) -> String {

@@ -5,7 +5,11 @@ extension PostgresConnector: Connector {
     // MARK: Deferring
 
     public func deferJobs(_ jobs: [NewJob]) async throws -> [Int64] {
-        try await withConnection { connection in
+        for job in jobs {
+            try InvalidQueueName.check(job.queue)
+        }
+        let (logger, endpoint) = (logger, endpoint)
+        return try await perform { connection in
             try await Self.deferJobs(jobs, on: connection, logger: logger, endpoint: endpoint)
         }
     }
@@ -23,11 +27,7 @@ extension PostgresConnector: Connector {
         do {
             if jobs.count == 1 {
                 // One job, the common case: a prepared statement with plain parameters.
-                var ids: [Int64] = []
-                for try await id in try await connection.execute(DeferJobStatement(job: jobs[0]), logger: logger) {
-                    ids.append(id)
-                }
-                return ids
+                return try await connection.execute(DeferJobStatement(job: jobs[0]), logger: logger).all()
             }
             return try await connection.query(DeferJobStatement.batchQuery(jobs), logger: logger)
                 .decode(Int64.self).all()
@@ -38,134 +38,105 @@ extension PostgresConnector: Connector {
 
     public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64? {
         try InvalidQueueName.check(job.queue)
+        let logger = logger
         // The rule of `PeriodicTickRecord`, under a lock per schedule so that our schedulers
         // decide one at a time; records are written as procrastinate_defer_periodic_job_v2
         // writes them, so Python schedulers see our ticks too. The tick's own record is looked
         // for in the statement's snapshot, not left to ON CONFLICT: a Python scheduler that
         // defers a newer tick meanwhile deletes it, and the insert would then go through.
-        return try await withTransaction { connection in
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtext(\(job.taskName) || '/' || \(periodicID)))", logger: logger
-            )
-            let claimed = try await connection.query(
-                """
-                INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp)
-                SELECT \(job.taskName), \(periodicID), \(timestamp)
-                WHERE NOT EXISTS (
-                    SELECT FROM procrastinate_periodic_defers
-                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID) AND defer_timestamp = \(timestamp)
-                ) AND \(timestamp) >= COALESCE((
-                    SELECT min(defer_timestamp) FROM procrastinate_periodic_defers
-                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
-                ), \(timestamp))
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """,
-                logger: logger
-            )
-            var deferID: Int64?
-            for try await id in claimed.decode(Int64.self) {
-                deferID = id
-            }
-            guard let deferID else { return nil }
-            let rows = try await connection.query(
-                """
-                WITH job AS (
-                    SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(\(job.queue), \(job.taskName), \(Int32(clamping: job.priority)),
-                        \(job.lock), \(job.queueingLock), \(job.arguments)::jsonb, NULL)::procrastinate_job_to_defer_v1]))[1] AS id
-                ), forgotten AS (
-                    DELETE FROM procrastinate_periodic_defers
-                    WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
-                        AND defer_timestamp < \(timestamp - PeriodicTickRecord.retention)
+        return try await perform { connection in
+            try await connection.withTransaction(logger: logger) { connection -> Int64? in
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtext(\(job.taskName) || '/' || \(periodicID)))", logger: logger
                 )
-                UPDATE procrastinate_periodic_defers SET job_id = job.id FROM job
-                WHERE procrastinate_periodic_defers.id = \(deferID)
-                RETURNING job.id
-                """,
-                logger: logger
-            )
-            for try await id in rows.decode(Int64.self) {
-                return id
+                let claimed = try await connection.query(
+                    """
+                    INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp)
+                    SELECT \(job.taskName), \(periodicID), \(timestamp)
+                    WHERE NOT EXISTS (
+                        SELECT FROM procrastinate_periodic_defers
+                        WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID) AND defer_timestamp = \(timestamp)
+                    ) AND \(timestamp) >= COALESCE((
+                        SELECT min(defer_timestamp) FROM procrastinate_periodic_defers
+                        WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
+                    ), \(timestamp))
+                    ON CONFLICT DO NOTHING
+                    RETURNING id
+                    """,
+                    logger: logger
+                ).decode(Int64.self).all()
+                guard let deferID = claimed.first else { return nil }
+                return try await connection.query(
+                    """
+                    WITH job AS (
+                        SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(\(job.queue), \(job.taskName), \(Int32(clamping: job.priority)),
+                            \(job.lock), \(job.queueingLock), \(job.arguments)::jsonb, NULL)::procrastinate_job_to_defer_v1]))[1] AS id
+                    ), forgotten AS (
+                        DELETE FROM procrastinate_periodic_defers
+                        WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
+                            AND defer_timestamp < \(timestamp - PeriodicTickRecord.retention)
+                    )
+                    UPDATE procrastinate_periodic_defers SET job_id = job.id FROM job
+                    WHERE procrastinate_periodic_defers.id = \(deferID)
+                    RETURNING job.id
+                    """,
+                    logger: logger
+                ).decode(Int64.self).all().first
             }
-            return nil
         }
     }
 
     // MARK: Working
 
     public func fetchJob(queues: [String]?, workerID: Int64?) async throws -> Job? {
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                "SELECT \(unescaped: Self.jobColumns) FROM procrastinate_fetch_job_v2(\(queues)::varchar[], \(workerID)) WHERE id IS NOT NULL",
-                logger: logger
-            )
-            return try await Self.jobs(rows).first
-        }
+        try await query(
+            "SELECT \(unescaped: Self.jobColumns) FROM procrastinate_fetch_job_v2(\(queues)::varchar[], \(workerID)) WHERE id IS NOT NULL"
+        ).first
     }
 
-    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int) async throws -> [Job] {
-        // Ours even for one job: procrastinate_fetch_job_v2's lock check slows down with the
-        // backlog of each lock.
-        guard hasSwiftFunctions else {
-            return try await fetchJob(queues: queues, workerID: workerID).map { [$0] } ?? []
-        }
-        do {
-            return try await withConnection { connection in
-                try await connection.execute(FetchJobsStatement(queues: queues, workerID: workerID, limit: limit), logger: logger).all()
-            }
-        } catch SchemaError.missing {
-            noteMissingSwiftFunctions()
-            return try await fetchJobs(queues: queues, workerID: workerID, limit: limit)
+    public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job] {
+        let logger = logger
+        return try await perform { connection in
+            try await connection.execute(
+                FetchJobsStatement(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames), logger: logger
+            ).all()
         }
     }
 
     public func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64] {
-        guard outcomes.count > 1, hasSwiftFunctions else {
-            var leftAlone: [Int64] = []
-            for outcome in outcomes {
-                do {
-                    try await finishJob(id: outcome.jobID, status: outcome.status, deleteJob: outcome.deleteJob)
-                } catch is InvalidJobState {
-                    leftAlone.append(outcome.jobID)
-                }
-            }
-            return leftAlone
+        try checkQueues(of: outcomes)
+        let logger = logger
+        let finished = try await perform { connection in
+            try await connection.execute(FinishJobsStatement(outcomes: outcomes), logger: logger).all()
         }
-        do {
-            let finished = try await withConnection { connection in
-                try await connection.execute(FinishJobsStatement(outcomes: outcomes), logger: logger).all()
-            }
-            let written = Set(finished)
-            return outcomes.map(\.jobID).filter { !written.contains($0) }
-        } catch SchemaError.missing {
-            noteMissingSwiftFunctions()
-            return try await finishJobs(outcomes)
-        }
+        let written = Set(finished)
+        return outcomes.map(\.jobID).filter { !written.contains($0) }
     }
 
     public func finishJobs(
-        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?
     ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
-        guard hasSwiftFunctions else {
-            // Python's schema: finished, then fetched.
-            let leftAlone = try await finishJobs(outcomes)
-            return (leftAlone, try await fetchJobs(queues: queues, workerID: workerID, limit: limit))
-        }
-        do {
-            return try await withConnection { connection in
-                var result: (leftAlone: [Int64], fetched: [Job]) = ([], [])
-                let statement = FinishJobsAndFetchStatement(outcomes: outcomes, queues: queues, workerID: workerID, limit: limit)
-                for try await row in try await connection.execute(statement, logger: logger) {
-                    switch row {
-                    case .leftAlone(let id): result.leftAlone.append(id)
-                    case .fetched(let job): result.fetched.append(job)
-                    }
+        try checkQueues(of: outcomes)
+        let logger = logger
+        let statement = FinishJobsAndFetchStatement(
+            outcomes: outcomes, queues: queues, workerID: workerID, limit: limit, taskNames: taskNames
+        )
+        return try await perform { connection in
+            var result: (leftAlone: [Int64], fetched: [Job]) = ([], [])
+            for try await row in try await connection.execute(statement, logger: logger) {
+                switch row {
+                case .leftAlone(let id): result.leftAlone.append(id)
+                case .fetched(let job): result.fetched.append(job)
                 }
-                return result
             }
-        } catch SchemaError.missing {
-            noteMissingSwiftFunctions()
-            return try await finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: limit)
+            return result
+        }
+    }
+
+    /// A retry's new queue must be one PostgreSQL can notify on.
+    private func checkQueues(of outcomes: [JobOutcome]) throws {
+        for case let queue? in outcomes.map(\.retry?.queue) {
+            try InvalidQueueName.check(queue)
         }
     }
 
@@ -182,11 +153,14 @@ extension PostgresConnector: Connector {
         )
     }
 
-    public func registerWorker() async throws -> Int64 {
-        try await withConnection { connection in
-            let rows = try await connection.query("SELECT worker_id FROM procrastinate_register_worker_v1()", logger: logger)
-            return try await rows.decode(Int64.self).all()[0]
-        }
+    public func registerWorker(_ registration: WorkerRegistration) async throws -> Int64 {
+        try await query(
+            """
+            SELECT procrastinate_swift_register_worker_v1(\(registration.name), \(registration.queues)::varchar[],
+                \(registration.taskNames)::varchar[])
+            """,
+            as: Int64.self
+        )[0]
     }
 
     public func unregisterWorker(id: Int64) async throws {
@@ -197,92 +171,72 @@ extension PostgresConnector: Connector {
         try await execute("SELECT procrastinate_update_heartbeat_v1(\(workerID))")
     }
 
+    public func heartbeat(
+        workerID: Int64, holding held: [HeldJob], registration: WorkerRegistration, strayGrace: Duration
+    ) async throws -> HeartbeatReply {
+        let rows = try await query(
+            """
+            SELECT registered_again, lost_job_ids, released_job_ids FROM procrastinate_swift_heartbeat_v1(
+                \(workerID), \(held.map(\.id))::bigint[], \(held.map { Int32(clamping: $0.attempts) })::integer[],
+                \(registration.name), \(registration.queues)::varchar[], \(registration.taskNames)::varchar[], \(strayGrace.seconds))
+            """,
+            as: (Bool, [Int64], [Int64]).self
+        )
+        return HeartbeatReply(registeredAgain: rows[0].0, lostJobIDs: rows[0].1, releasedJobIDs: rows[0].2)
+    }
+
     public func pruneStalledWorkers(olderThan seconds: Double) async throws -> [Int64] {
-        try await withConnection { connection in
-            try await connection.query(
-                "SELECT worker_id FROM procrastinate_prune_stalled_workers_v1(\(seconds))", logger: logger
-            ).decode(Int64.self).all()
-        }
+        try await query("SELECT worker_id FROM procrastinate_prune_stalled_workers_v1(\(seconds))", as: Int64.self)
     }
 
     public func jobIDsToAbort(queue: String?) async throws -> [Int64] {
-        try await withConnection { connection in
-            try await connection.query(
-                """
-                SELECT id FROM procrastinate_jobs
-                WHERE status = 'doing' AND abort_requested AND (\(queue)::varchar IS NULL OR queue_name = \(queue))
-                """,
-                logger: logger
-            ).decode(Int64.self).all()
-        }
+        try await query(
+            """
+            SELECT id FROM procrastinate_jobs
+            WHERE status = 'doing' AND abort_requested AND (\(queue)::varchar IS NULL OR queue_name = \(queue))
+            """,
+            as: Int64.self
+        )
     }
 
-    public func recoverStalledJob(id: Int64, staleAfter seconds: Double, decision: RetryDecision?) async throws -> Bool {
-        // One statement: lock the row if it is still stalled (a row another recoverer holds is
-        // skipped), then retry or fail it through the schema's own functions.
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                """
-                WITH stalled AS (
-                    SELECT job.id FROM procrastinate_jobs AS job
-                    WHERE job.id = \(id) AND job.status = 'doing'
-                      AND (job.worker_id IS NULL OR EXISTS (
-                          SELECT FROM procrastinate_workers AS worker
-                          WHERE worker.id = job.worker_id
-                            AND worker.last_heartbeat < now() - make_interval(secs => \(seconds))))
-                    FOR UPDATE OF job SKIP LOCKED
-                )
-                SELECT CASE WHEN \(decision != nil)
-                    THEN procrastinate_retry_job_v2(stalled.id, \(decision?.retryAt), \(decision?.priority.map { Int32(clamping: $0) }),
-                                                    \(decision?.queue), \(decision?.lock))::text
-                    ELSE procrastinate_finish_job_v1(stalled.id, 'failed', false)::text
-                END
-                FROM stalled
-                """,
-                logger: logger
-            )
-            return try await rows.decode(String?.self).all().count == 1
-        }
+    public func recoverStalledJob(
+        _ job: Job, staleAfter seconds: Double, excludingWorker excludedWorkerID: Int64?, decision: RetryDecision?
+    ) async throws -> Bool {
+        if let queue = decision?.queue { try InvalidQueueName.check(queue) }
+        return try await query(
+            """
+            SELECT procrastinate_swift_recover_stalled_job_v1(\(job.id), \(Int32(clamping: job.attempts)), \(seconds), \(excludedWorkerID),
+                \(decision?.retryAt), \(decision?.priority.map { Int32(clamping: $0) }), \(decision?.queue), \(decision?.lock))
+            """,
+            as: Bool.self
+        )[0]
     }
 
     // MARK: Administration
 
     public func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) async throws -> Int64? {
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                "SELECT procrastinate_cancel_job_v1(\(id), \(abort), \(deleteJob))", logger: logger
-            )
-            return try await rows.decode(Int64?.self).all().first ?? nil
-        }
+        try await query("SELECT procrastinate_cancel_job_v1(\(id), \(abort), \(deleteJob))", as: Int64?.self).first ?? nil
     }
 
     public func jobStatus(id: Int64) async throws -> JobStatus? {
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                "SELECT status::text FROM procrastinate_jobs WHERE id = \(id)", logger: logger
-            )
-            return try await rows.decode(String.self).all().first.flatMap(JobStatus.init(rawValue:))
-        }
+        try await query("SELECT status::text FROM procrastinate_jobs WHERE id = \(id)", as: String.self)
+            .first.map { try JobStatus(databaseValue: $0) }
     }
 
     public func listJobs(_ filter: JobFilter) async throws -> [Job] {
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: Self.jobColumns) FROM procrastinate_jobs
-                WHERE (\(filter.id)::bigint IS NULL OR id = \(filter.id))
-                  AND (\(filter.queue)::varchar IS NULL OR queue_name = \(filter.queue))
-                  AND (\(filter.taskName)::varchar IS NULL OR task_name = \(filter.taskName))
-                  AND (\(filter.status?.rawValue)::procrastinate_job_status IS NULL OR status = \(filter.status?.rawValue)::procrastinate_job_status)
-                  AND (\(filter.lock)::varchar IS NULL OR lock = \(filter.lock))
-                  AND (\(filter.queueingLock)::varchar IS NULL OR queueing_lock = \(filter.queueingLock))
-                  AND (\(filter.workerID)::bigint IS NULL OR worker_id = \(filter.workerID))
-                ORDER BY id
-                """,
-                logger: logger
-            )
-            return try await Self.jobs(rows)
-        }
+        try await query(
+            """
+            SELECT \(unescaped: Self.jobColumns) FROM procrastinate_jobs
+            WHERE (\(filter.id)::bigint IS NULL OR id = \(filter.id))
+              AND (\(filter.queue)::varchar IS NULL OR queue_name = \(filter.queue))
+              AND (\(filter.taskName)::varchar IS NULL OR task_name = \(filter.taskName))
+              AND (\(filter.status?.rawValue)::procrastinate_job_status IS NULL OR status = \(filter.status?.rawValue)::procrastinate_job_status)
+              AND (\(filter.lock)::varchar IS NULL OR lock = \(filter.lock))
+              AND (\(filter.queueingLock)::varchar IS NULL OR queueing_lock = \(filter.queueingLock))
+              AND (\(filter.workerID)::bigint IS NULL OR worker_id = \(filter.workerID))
+            ORDER BY id
+            """
+        )
     }
 
     public func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] {
@@ -291,74 +245,65 @@ extension PostgresConnector: Connector {
         case .task: "task_name"
         case .lock: "lock"
         }
-        return try await withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: column), status::text, count(*)::bigint FROM procrastinate_jobs
-                WHERE (\(filter.queue)::varchar IS NULL OR queue_name = \(filter.queue))
-                  AND (\(filter.taskName)::varchar IS NULL OR task_name = \(filter.taskName))
-                  AND (\(filter.status?.rawValue)::procrastinate_job_status IS NULL OR status = \(filter.status?.rawValue)::procrastinate_job_status)
-                  AND (\(filter.lock)::varchar IS NULL OR lock = \(filter.lock))
-                  AND \(unescaped: column) IS NOT NULL
-                GROUP BY 1, 2 ORDER BY 1
-                """,
-                logger: logger
-            )
-            var counts: [JobCounts] = []
-            for try await (name, status, count) in rows.decode((String, String, Int64).self) {
-                if counts.last?.name != name {
-                    counts.append(JobCounts(name: name, byStatus: [:]))
-                }
-                if let status = JobStatus(rawValue: status) {
-                    counts[counts.count - 1].byStatus[status] = Int(count)
-                }
+        let rows = try await query(
+            """
+            SELECT \(unescaped: column), status::text, count(*)::bigint FROM procrastinate_jobs
+            WHERE (\(filter.queue)::varchar IS NULL OR queue_name = \(filter.queue))
+              AND (\(filter.taskName)::varchar IS NULL OR task_name = \(filter.taskName))
+              AND (\(filter.status?.rawValue)::procrastinate_job_status IS NULL OR status = \(filter.status?.rawValue)::procrastinate_job_status)
+              AND (\(filter.lock)::varchar IS NULL OR lock = \(filter.lock))
+              AND \(unescaped: column) IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 1
+            """,
+            as: (String, String, Int64).self
+        )
+        var counts: [JobCounts] = []
+        for (name, status, count) in rows {
+            if counts.last?.name != name {
+                counts.append(JobCounts(name: name, byStatus: [:]))
             }
-            return counts
+            counts[counts.count - 1].byStatus[try JobStatus(databaseValue: status)] = Int(count)
         }
+        return counts
     }
 
     public func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int {
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                """
-                DELETE FROM procrastinate_jobs AS job
-                WHERE job.status = ANY(\(statuses.map(\.rawValue))::procrastinate_job_status[])
-                  AND (\(queue)::varchar IS NULL OR job.queue_name = \(queue))
-                  AND (SELECT max(event.at) FROM procrastinate_events AS event WHERE event.job_id = job.id)
-                      < now() - make_interval(secs => \(hours * 3600))
-                RETURNING job.id
-                """,
-                logger: logger
-            )
-            return try await rows.decode(Int64.self).all().count
-        }
+        try await query(
+            """
+            DELETE FROM procrastinate_jobs AS job
+            WHERE job.status = ANY(\(statuses.map(\.rawValue))::procrastinate_job_status[])
+              AND (\(queue)::varchar IS NULL OR job.queue_name = \(queue))
+              AND (SELECT max(event.at) FROM procrastinate_events AS event WHERE event.job_id = job.id)
+                  < now() - make_interval(secs => \(hours * 3600))
+            RETURNING job.id
+            """,
+            as: Int64.self
+        ).count
     }
 
     public func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) async throws -> [Job] {
-        try await withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: Self.jobColumns) FROM procrastinate_jobs AS job
-                WHERE job.status = 'doing'
-                  AND (\(queue)::varchar IS NULL OR job.queue_name = \(queue))
-                  AND (\(taskName)::varchar IS NULL OR job.task_name = \(taskName))
-                  AND (job.worker_id IS NULL OR EXISTS (
-                      SELECT FROM procrastinate_workers AS worker
-                      WHERE worker.id = job.worker_id
-                        AND worker.last_heartbeat < now() - make_interval(secs => \(secondsSinceHeartbeat))))
-                ORDER BY job.id
-                """,
-                logger: logger
-            )
-            return try await Self.jobs(rows)
-        }
+        try await query(
+            """
+            SELECT \(unescaped: Self.jobColumns)
+            FROM procrastinate_swift_stalled_jobs_v1(\(secondsSinceHeartbeat), \(queue), \(taskName), NULL)
+            """
+        )
     }
 
     public func listWorkers() async throws -> [WorkerInfo] {
-        try await withConnection { connection in
-            try await connection.query(
-                "SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id", logger: logger
-            ).decode((Int64, Date).self).all().map { WorkerInfo(id: $0.0, lastHeartbeat: $0.1) }
+        try await query(
+            """
+            SELECT worker.id, worker.last_heartbeat, ours.name::text, ours.queues::text[], ours.task_names::text[], ours.worker_id IS NOT NULL
+            FROM procrastinate_workers AS worker
+            LEFT JOIN procrastinate_swift_workers AS ours ON ours.worker_id = worker.id
+            ORDER BY worker.id
+            """,
+            as: (Int64, Date, String?, [String]?, [String]?, Bool).self
+        ).map { id, lastHeartbeat, name, queues, taskNames, isOurs in
+            WorkerInfo(
+                id: id, lastHeartbeat: lastHeartbeat,
+                registration: isOurs ? WorkerRegistration(name: name ?? "worker", queues: queues, taskNames: taskNames) : nil
+            )
         }
     }
 
@@ -368,19 +313,11 @@ extension PostgresConnector: Connector {
 
     // MARK: Helpers
 
-    /// The columns of a ``Job``, in the order ``jobs(_:)`` decodes them.
+    /// The columns of a ``Job``, in the order ``job(from:)`` decodes them.
     static let jobColumns = """
         id, queue_name, task_name, priority, lock, queueing_lock, args::text, status::text, scheduled_at, attempts, \
         abort_requested, worker_id
         """
-
-    static func jobs(_ rows: PostgresRowSequence) async throws -> [Job] {
-        var jobs: [Job] = []
-        for try await row in rows {
-            jobs.append(try job(from: row))
-        }
-        return jobs
-    }
 
     /// A row of ``jobColumns``.
     static func job(from row: PostgresRow) throws -> Job {
@@ -388,20 +325,47 @@ extension PostgresConnector: Connector {
             try row.decode((Int64, String, String, Int, String?, String?, String, String, Date?, Int, Bool, Int64?).self)
         return Job(
             id: id, queue: queue, taskName: task, priority: priority, lock: lock, queueingLock: queueingLock,
-            arguments: arguments, status: JobStatus(rawValue: status) ?? .todo, scheduledAt: scheduledAt, attempts: attempts,
+            arguments: arguments, status: try JobStatus(databaseValue: status), scheduledAt: scheduledAt, attempts: attempts,
             abortRequested: abortRequested, workerID: workerID
         )
     }
 
-    private func execute(_ query: PostgresQuery, jobID: Int64? = nil) async throws {
-        do {
-            _ = try await client.withConnection { connection in
-                try await connection.query(query, logger: logger).collect()
+    /// The rows of `query`, decoded as `types`, bounded and acknowledged (see ``perform(_:)``).
+    private func query<each T: PostgresDecodable & Sendable>(
+        _ query: PostgresQuery, as types: (repeat each T).Type
+    ) async throws -> [(repeat each T)] {
+        let logger = logger
+        return try await perform { connection in
+            var values: [(repeat each T)] = []
+            for try await row in try await connection.query(query, logger: logger).decode(types) {
+                values.append(row)
             }
-        } catch let error as PSQLError where jobID != nil && error.serverInfo?[.sqlState] == "P0001" {
-            throw InvalidJobState(jobID: jobID!, reason: error.serverInfo?[.message] ?? "invalid state")
-        } catch {
-            throw describe(error)
+            return values
+        }
+    }
+
+    /// The jobs `query` selects (its columns: ``jobColumns``).
+    private func query(_ query: PostgresQuery) async throws -> [Job] {
+        let logger = logger
+        return try await perform { connection in
+            var jobs: [Job] = []
+            for try await row in try await connection.query(query, logger: logger) {
+                jobs.append(try Self.job(from: row))
+            }
+            return jobs
+        }
+    }
+
+    /// Runs `query`; a rejection by a schema function (P0001) about job `jobID` becomes
+    /// ``InvalidJobState``.
+    private func execute(_ query: PostgresQuery, jobID: Int64? = nil) async throws {
+        let logger = logger
+        do {
+            _ = try await perform { connection in
+                try await connection.query(query, logger: logger).collect().count
+            }
+        } catch let error as DatabaseError where jobID != nil && error.sqlState == "P0001" {
+            throw InvalidJobState(jobID: jobID!, reason: error.message)
         }
     }
 }
@@ -463,53 +427,71 @@ struct DeferJobStatement: PostgresPreparedStatement {
     }
 }
 
-/// `procrastinate_swift_fetch_jobs_v1`, prepared once per connection.
+/// `procrastinate_swift_fetch_jobs_v2`, prepared once per connection.
 struct FetchJobsStatement: PostgresPreparedStatement {
-    static let sql = "SELECT \(PostgresConnector.jobColumns) FROM procrastinate_swift_fetch_jobs_v1($1::varchar[], $2, $3)"
-    static let bindingDataTypes: [PostgresDataType] = [.textArray, .int8, .int4]
+    static let sql = "SELECT \(PostgresConnector.jobColumns) FROM procrastinate_swift_fetch_jobs_v2($1::varchar[], $2, $3, $4::varchar[])"
+    static let bindingDataTypes: [PostgresDataType] = [.textArray, .int8, .int4, .textArray]
     typealias Row = Job
 
     var queues: [String]?
     var workerID: Int64?
     var limit: Int
+    var taskNames: [String]?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
+        var bindings = PostgresBindings(capacity: 4)
         bindings.append(queues)
         bindings.append(workerID)
         bindings.append(Int32(clamping: limit))
+        bindings.append(taskNames)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try PostgresConnector.job(from: row) }
 }
 
-/// `procrastinate_swift_finish_jobs_v1`, prepared once per connection.
+/// `procrastinate_swift_finish_jobs_v2`, prepared once per connection.
 struct FinishJobsStatement: PostgresPreparedStatement {
-    static let sql = "SELECT procrastinate_swift_finish_jobs_v1($1, $2::text[]::procrastinate_job_status[], $3)"
-    static let bindingDataTypes: [PostgresDataType] = [.int8Array, .textArray, .boolArray]
+    static let sql = """
+        SELECT procrastinate_swift_finish_jobs_v2($1, $2::integer[], $3::text[]::procrastinate_job_status[], $4,
+            $5::timestamptz[], $6::integer[], $7::varchar[], $8::varchar[])
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .int8Array, .int4Array, .textArray, .boolArray, .timestamptzArray, .int4Array, .textArray, .textArray,
+    ]
     typealias Row = Int64
 
     var outcomes: [JobOutcome]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
+        var bindings = PostgresBindings(capacity: 8)
+        try append(to: &bindings)
+        return bindings
+    }
+
+    /// The outcomes as the function's eight arrays.
+    func append(to bindings: inout PostgresBindings) throws {
         bindings.append(outcomes.map(\.jobID))
+        try bindings.append(NullableArray(outcomes.map { $0.attempts.map { Int32(clamping: $0) } }))
         bindings.append(outcomes.map(\.status.rawValue))
         bindings.append(outcomes.map(\.deleteJob))
-        return bindings
+        try bindings.append(NullableArray(outcomes.map(\.retry?.retryAt)))
+        try bindings.append(NullableArray(outcomes.map { $0.retry?.priority.map { Int32(clamping: $0) } }))
+        try bindings.append(NullableArray(outcomes.map(\.retry?.queue)))
+        try bindings.append(NullableArray(outcomes.map(\.retry?.lock)))
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }
 
-/// `procrastinate_swift_finish_jobs_and_fetch_v1`, prepared once per connection.
+/// `procrastinate_swift_finish_jobs_and_fetch_v2`, prepared once per connection.
 struct FinishJobsAndFetchStatement: PostgresPreparedStatement {
     static let sql = """
         SELECT \(PostgresConnector.jobColumns)
-        FROM procrastinate_swift_finish_jobs_and_fetch_v1($1, $2::text[]::procrastinate_job_status[], $3, $4::varchar[], $5, $6)
+        FROM procrastinate_swift_finish_jobs_and_fetch_v2($1, $2::integer[], $3::text[]::procrastinate_job_status[], $4,
+            $5::timestamptz[], $6::integer[], $7::varchar[], $8::varchar[], $9::varchar[], $10, $11, $12::varchar[])
         """
-    static let bindingDataTypes: [PostgresDataType] = [.int8Array, .textArray, .boolArray, .textArray, .int8, .int4]
+    static let bindingDataTypes: [PostgresDataType] = FinishJobsStatement.bindingDataTypes + [.textArray, .int8, .int4, .textArray]
 
     /// A claimed job, or an outcome left alone (a row with only an id).
     enum Row {
@@ -521,12 +503,15 @@ struct FinishJobsAndFetchStatement: PostgresPreparedStatement {
     var queues: [String]?
     var workerID: Int64?
     var limit: Int
+    var taskNames: [String]?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = try FinishJobsStatement(outcomes: outcomes).makeBindings()
+        var bindings = PostgresBindings(capacity: 12)
+        try FinishJobsStatement(outcomes: outcomes).append(to: &bindings)
         bindings.append(queues)
         bindings.append(workerID)
         bindings.append(Int32(clamping: limit))
+        bindings.append(taskNames)
         return bindings
     }
 

@@ -3,7 +3,8 @@ import Synchronization
 
 extension PostgresConnector: NotifyingConnector {
     /// Listens on a dedicated connection (a pooled one when the connector was given a client),
-    /// checking it every 30 seconds so that a dead connection is noticed.
+    /// checking it every 5 seconds, so that a connection that died or stopped answering is
+    /// noticed and the caller makes another.
     public func listen(
         queues: [String]?, onReady: @escaping @Sendable () -> Void,
         onNotification: @escaping @Sendable (JobNotification) -> Void
@@ -47,10 +48,10 @@ extension PostgresConnector: NotifyingConnector {
                     }
                 }
                 group.addTask {
-                    // A connection whose peer vanished fails this query; the listener then ends.
+                    // A connection whose peer vanished fails this check; the listener then ends.
                     while true {
-                        try await Task.sleep(for: .seconds(30))
-                        try await connection.query("SELECT 1", logger: self.logger)
+                        try await Task.sleep(for: .seconds(5))
+                        try await self.checkAnswers(connection, within: .seconds(5))
                     }
                 }
                 try await group.next()
@@ -60,6 +61,34 @@ extension PostgresConnector: NotifyingConnector {
             return
         } catch {
             throw describe(error)
+        }
+    }
+}
+
+extension PostgresConnector {
+    /// Throws unless `connection` answers a query within `timeout`; a connection that does not
+    /// is closed.
+    fileprivate func checkAnswers(_ connection: PostgresConnection, within timeout: Duration) async throws {
+        let logger = logger
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await connection.query("SELECT 1", logger: logger)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            defer { group.cancelAll() }
+            let answered = try await group.next() ?? false
+            if !answered {
+                // Closing fails the query, so that the group can end.
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+            return answered
+        }
+        guard answered else {
+            throw DatabaseError.noAnswer(endpoint: endpoint, within: timeout)
         }
     }
 }

@@ -14,24 +14,32 @@ public final class PostgresConnector: Sendable {
     public let settings: ConnectionSettings?
     /// How errors and logs name the database.
     public let endpoint: String
-    let logger: Logger
-    /// False once the database turned out to lack our own functions (a schema applied by
-    /// Python Procrastinate without our migrations): then the 3.10 functions are used.
-    private let swiftFunctions = Atomic<Bool>(true)
+    /// Where the connector logs, and where an app made on it may log too.
+    public let logger: Logger
+    /// How long one operation may wait for a connection and its answer: past it, the
+    /// connection is closed (the pool makes another) and the operation fails.
+    public let queryTimeout: Duration
+    /// How many ``run(isolation:_:)`` calls run the pool now (a connector owning its pool).
+    private let openCount = Atomic<Int>(0)
 
     /// A connector owning a new pool for `settings`.
-    public init(settings: ConnectionSettings, logger: Logger = Logger(label: "procrastinate")) {
+    public init(settings: ConnectionSettings, queryTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "procrastinate")) {
         self.client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
         self.settings = settings
         self.endpoint = settings.endpoint
+        self.queryTimeout = queryTimeout
         self.logger = logger
     }
 
     /// A connector using `client`, which its owner runs.
-    public init(client: PostgresClient, endpoint: String = "PostgreSQL", logger: Logger = Logger(label: "procrastinate")) {
+    public init(
+        client: PostgresClient, endpoint: String = "PostgreSQL", queryTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "procrastinate")
+    ) {
         self.client = client
         self.settings = nil
         self.endpoint = endpoint
+        self.queryTimeout = queryTimeout
         self.logger = logger
     }
 
@@ -52,6 +60,8 @@ public final class PostgresConnector: Sendable {
             group.addTask { await self.client.run() }
             defer { group.cancelAll() }
             try await checkReachable(settings)
+            openCount.add(1, ordering: .relaxed)
+            defer { openCount.subtract(1, ordering: .relaxed) }
             return try await body(self)
         }
     }
@@ -64,16 +74,11 @@ public final class PostgresConnector: Sendable {
         try await run(isolation: isolation) { _ in try await body() }
     }
 
-    /// Whether to use our batched functions.
-    var hasSwiftFunctions: Bool { swiftFunctions.load(ordering: .relaxed) }
-
-    /// Falls back to the 3.10 functions, once, saying how to get the batched ones.
-    func noteMissingSwiftFunctions() {
-        if swiftFunctions.exchange(false, ordering: .relaxed) {
-            logger.warning(
-                "This database lacks Procrastinate for Swift's batched functions; fetching and finishing one job at a time. Apply sql/migrations/ to speed workers up.",
-                metadata: ["action": "missing_swift_functions"]
-            )
+    /// Throws ``AppNotOpen`` when the connector owns its pool and does not run it now: a query
+    /// would wait for a connection forever.
+    func checkOpen() throws {
+        if settings != nil, openCount.load(ordering: .relaxed) == 0 {
+            throw AppNotOpen(endpoint: endpoint)
         }
     }
 
@@ -81,6 +86,7 @@ public final class PostgresConnector: Sendable {
     public func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        try checkOpen()
         do {
             return try await client.withConnection(body)
         } catch {
@@ -94,6 +100,7 @@ public final class PostgresConnector: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
+        try checkOpen()
         do {
             return try await client.withTransaction(logger: logger, isolation: isolation, body)
         } catch let error as PostgresTransactionError {
@@ -109,12 +116,18 @@ public final class PostgresConnector: Sendable {
     }
 
     /// `error` in words: PostgreSQL errors as ``DatabaseError``, a missing schema as
-    /// ``SchemaError/missing(endpoint:)``, a queueing-lock violation as ``AlreadyEnqueued``.
+    /// ``SchemaError/missing(endpoint:)`` (our own functions missing:
+    /// ``SchemaError/migrationsMissing(endpoint:)``), a queueing-lock violation as
+    /// ``AlreadyEnqueued``.
     static func describing(_ error: any Error, endpoint: String) -> any Error {
+        if let transaction = error as? PostgresTransactionError {
+            return describing(transaction.closureError ?? transaction.beginError ?? transaction.commitError ?? error, endpoint: endpoint)
+        }
         guard let database = DatabaseError.wrapping(error, endpoint: endpoint) as? DatabaseError else { return error }
-        // Undefined table, function or type of ours: the schema was never applied.
+        // Undefined table, function or type of ours: the schema (or our migrations) never applied.
         if ["42P01", "42883", "42704"].contains(database.sqlState), database.message.contains("procrastinate_") {
-            return SchemaError.missing(endpoint: endpoint)
+            return database.message.contains("procrastinate_swift_")
+                ? SchemaError.migrationsMissing(endpoint: endpoint) : SchemaError.missing(endpoint: endpoint)
         }
         if database.constraintName == "procrastinate_jobs_queueing_lock_idx_v1" {
             // The detail reads `Key (queueing_lock)=(value) already exists.`

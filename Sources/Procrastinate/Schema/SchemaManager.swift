@@ -93,12 +93,56 @@ public struct SchemaManager: Sendable {
     }
 }
 
+extension SchemaManager {
+    /// The names of the migrations the database has (none for a schema applied by Python
+    /// Procrastinate alone).
+    public func appliedMigrations() async throws -> Set<String> {
+        try await connector.withConnection { connection in
+            let exists = try await connection.query(
+                "SELECT to_regclass('procrastinate_swift_migrations') IS NOT NULL", logger: connector.logger
+            ).decode(Bool.self).all().first ?? false
+            guard exists else { return [] }
+            let names = try await connection.query("SELECT name FROM procrastinate_swift_migrations", logger: connector.logger)
+                .decode(String.self).all()
+            return Set(names)
+        }
+    }
+
+    /// The migrations this version ships that the database lacks, in the order they apply.
+    public func pendingMigrations() async throws -> [Migration] {
+        let applied = try await appliedMigrations()
+        return Self.migrations.filter { !applied.contains($0.name) }
+    }
+
+    /// Applies the pending migrations in order, each in its own transaction (each records its
+    /// name in `procrastinate_swift_migrations`); returns their names.
+    ///
+    /// - Throws: ``SchemaError/missing(endpoint:)`` on a database without the 3.10 schema.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        guard try await isApplied() else { throw SchemaError.missing(endpoint: connector.endpoint) }
+        var applied: [String] = []
+        for migration in try await pendingMigrations() {
+            try await connector.withTransaction { connection in
+                for statement in SQLScript.statements(in: migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connector.logger)
+                }
+            }
+            applied.append(migration.name)
+        }
+        return applied
+    }
+}
+
 /// Why the schema cannot be applied or used.
 public enum SchemaError: Error, CustomStringConvertible, Equatable {
     /// The database already holds Procrastinate objects.
     case notEmpty(objects: [String], endpoint: String)
     /// The database does not hold the schema.
     case missing(endpoint: String)
+    /// The database holds the 3.10 schema without our migrations (it was set up by Python
+    /// Procrastinate), which workers need.
+    case migrationsMissing(endpoint: String)
 
     public var description: String {
         switch self {
@@ -106,9 +150,13 @@ public enum SchemaError: Error, CustomStringConvertible, Equatable {
             let shown = objects.prefix(5).joined(separator: ", ")
             let more = objects.count > 5 ? " and \(objects.count - 5) more" : ""
             return "the database \(endpoint) already holds Procrastinate objects (\(shown)\(more)); "
-                + "`schema --apply` is for an empty database: apply the migrations of sql/migrations/ instead"
+                + "`schema --apply` is for an empty database: run `procrastinate schema --migrate` instead"
         case .missing(let endpoint):
             return "the database \(endpoint) has no Procrastinate schema: run `procrastinate schema --apply`"
+        case .migrationsMissing(let endpoint):
+            return "the database \(endpoint) lacks Procrastinate for Swift's own functions (it was set up by Python "
+                + "Procrastinate, or by an older version): run `procrastinate schema --migrate`, which only adds objects, "
+                + "so Python workers keep working"
         }
     }
 }

@@ -3,7 +3,7 @@ import Logging
 import Tracing
 
 /// One run of one job: the task's body inside its middleware (an abort request or its
-/// timeout cancels it), then its outcome logged, and written if it is a retry.
+/// timeout cancels it), then its outcome logged, for the worker's ``OutcomeWriter`` to record.
 struct JobRun {
     let worker: Worker
     let job: Job
@@ -19,15 +19,6 @@ struct JobRun {
 
     private var logger: Logger { worker.logger }
 
-    /// The worker's logger carrying the job's fields, for the rare paths that log elsewhere.
-    private var jobLogger: Logger {
-        var logger = worker.logger
-        for (key, value) in metadata([:]) {
-            logger[metadataKey: key] = value
-        }
-        return logger
-    }
-
     /// The job's fields and `extra`, for a log message: built only when the message is
     /// logged (metadata arguments are autoclosures), so a filtered level costs nothing.
     private func metadata(_ extra: Logger.Metadata) -> Logger.Metadata {
@@ -38,9 +29,9 @@ struct JobRun {
     }
 
     /// Runs the job; `bodyEnded` is called once the task's body has returned. Returns the
-    /// outcome for the worker's ``OutcomeWriter`` to record, or nil when it was recorded
-    /// already (a retry is written at once).
-    func run(bodyEnded: () -> Void) async -> JobOutcome? {
+    /// outcome for the worker's ``OutcomeWriter`` to record, fenced by the attempt the job was
+    /// claimed in.
+    func run(bodyEnded: () -> Void) async -> JobOutcome {
         let started = ContinuousClock.now
         logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
         let metrics = worker.metrics.started(job)
@@ -68,7 +59,7 @@ struct JobRun {
         bodyEnded()
         metrics.ended(outcome: outcome, duration: duration)
         report(outcome, duration: duration)
-        return await record(outcome)
+        return record(outcome)
     }
 
     // MARK: Running
@@ -126,7 +117,7 @@ struct JobRun {
     /// `aborted`; an abort at shutdown, a timeout and other errors go to the retry policy.
     private func decide(after error: any Error, policy: (any RetryPolicy)?) -> Outcome {
         if let retry = error as? RetryJob {
-            return .retry(retry.decision, error)
+            return Self.checked(retry.decision, error)
         }
         let cancelled = error is CancellationError
         let reason = abort.reason ?? (cancelled && Task.isCancelled ? .shutdown : nil)
@@ -137,40 +128,37 @@ struct JobRun {
             return .failed(error)  // the same arguments would fail the same way
         }
         if let decision = policy?.retryDecision(for: error, attempts: job.attempts, now: Date()) {
-            return .retry(decision, error)
+            return Self.checked(decision, error)
         }
         return cancelled && reason != nil ? .aborted : .failed(error)
     }
 
+    /// A retry, unless its new queue is one PostgreSQL cannot notify on: the job then fails
+    /// with that error rather than hold an outcome that can never be written.
+    private static func checked(_ decision: RetryDecision, _ error: any Error) -> Outcome {
+        do {
+            if let queue = decision.queue { try InvalidQueueName.check(queue) }
+            return .retry(decision, error)
+        } catch {
+            return .failed(error)
+        }
+    }
+
     // MARK: Outcome
 
-    /// Writes a retry at once; returns the other outcomes, for the ``OutcomeWriter``. A job
-    /// whose outcome could not be written stays `doing`, and stalled-job recovery will take it.
-    private func record(_ outcome: Outcome) async -> JobOutcome? {
+    /// The outcome to record, as the worker's `deleteJobs` option says.
+    private func record(_ outcome: Outcome) -> JobOutcome {
         let deleteJobs = worker.options.deleteJobs
-        let status: JobStatus
-        let delete: Bool
         switch outcome {
         case .succeeded:
-            (status, delete) = (.succeeded, deleteJobs != .never)
+            return JobOutcome(jobID: job.id, status: .succeeded, deleteJob: deleteJobs != .never, attempts: job.attempts)
         case .failed:
-            (status, delete) = (.failed, deleteJobs == .always)
+            return JobOutcome(jobID: job.id, status: .failed, deleteJob: deleteJobs == .always, attempts: job.attempts)
         case .aborted:
-            (status, delete) = (.aborted, deleteJobs == .always)
+            return JobOutcome(jobID: job.id, status: .aborted, deleteJob: deleteJobs == .always, attempts: job.attempts)
         case .retry(let decision, _):
-            let connector = worker.app.connector
-            let (id, logger) = (job.id, jobLogger)
-            // Outside the job's task, so that a cancelled worker still records it.
-            await Task {
-                _ = await OutcomeWriter.persistently(logger: logger) {
-                    try await connector.retryJob(
-                        id: id, at: decision.retryAt, priority: decision.priority, queue: decision.queue, lock: decision.lock
-                    )
-                }
-            }.value
-            return nil
+            return JobOutcome(jobID: job.id, retry: decision, attempts: job.attempts)
         }
-        return JobOutcome(jobID: job.id, status: status, deleteJob: delete)
     }
 
     private func report(_ outcome: Outcome, duration: Duration) {

@@ -17,6 +17,11 @@ import Synchronization
 /// polls as a fallback. On a graceful shutdown it stops fetching, lets running jobs finish for
 /// `shutdownGracefulTimeout`, then aborts them (reason: shutdown). It registers itself,
 /// sends heartbeats, and recovers the jobs of workers that stopped sending theirs.
+///
+/// Its heartbeats hold its lease on the jobs it claimed: a worker pruned while it was paused
+/// or cut off registers again under its id and takes its jobs back; one whose jobs were
+/// recovered meanwhile stops them (``AbortReason/lost``), and their outcomes are not recorded
+/// over the new attempts'.
 public final class Worker: Service, CustomStringConvertible {
     /// The app whose tasks the worker runs.
     public let app: App
@@ -33,6 +38,15 @@ public final class Worker: Service, CustomStringConvertible {
     private let wake = Signal()
     /// Sent when a running job ended.
     private let jobEnded = Signal()
+    /// Sent when the worker's registration turned out to be gone: a heartbeat registers it again.
+    private let heartbeatNow = Signal()
+
+    /// How old a claim of this worker's must be before a heartbeat puts it back in the queue
+    /// when the worker does not hold its job (the answer to the claim was lost): longer than
+    /// any claim may take to reach the worker.
+    static let strayGrace = Duration.seconds(60)
+    /// How long a stopping worker keeps trying to record outcomes after its jobs ended.
+    static let outcomeDrainTimeout = Duration.seconds(10)
 
     private struct State {
         var stopRequested = false
@@ -40,6 +54,13 @@ public final class Worker: Service, CustomStringConvertible {
         var listening = false
         /// Jobs holding a slot, by id.
         var running: [Int64: AbortState] = [:]
+        /// Jobs claimed whose outcomes are not recorded yet, with the attempts they were claimed
+        /// in: what the heartbeat holds.
+        var held: [Int64: Int] = [:]
+        /// Held jobs that another worker recovered: their outcomes are not recorded.
+        var lost: Set<Int64> = []
+        /// Whether the database has been answering, for stalled-job recovery.
+        var contact = DatabaseContact()
         /// Jobs whose slot was freed while their outcome is being written.
         var ending = 0
         /// Jobs whose outcome was written, ever: a fetch that began before one was may have
@@ -96,14 +117,27 @@ public final class Worker: Service, CustomStringConvertible {
 
     private var isStopping: Bool { state.withLock { $0.stopRequested } }
 
+    /// What this worker claims, as recorded in the database.
+    private var registration: WorkerRegistration {
+        WorkerRegistration(name: options.name, queues: options.queues, taskNames: claimedTaskNames)
+    }
+
+    /// The tasks whose jobs this worker claims (nil: every task).
+    private var claimedTaskNames: [String]? {
+        options.claimUnknownTasks ? nil : app.taskNames
+    }
+
     private func work() async throws {
         let connector = app.connector
         let pruned = try await connector.pruneStalledWorkers(olderThan: options.stalledWorkerTimeout.seconds)
         if !pruned.isEmpty {
             logger.info("Pruned stalled workers \(pruned)", metadata: ["action": "prune_stalled_workers"])
         }
-        let workerID = try await connector.registerWorker()
-        state.withLock { $0.workerID = workerID }
+        let workerID = try await connector.registerWorker(registration)
+        state.withLock { state in
+            state.workerID = workerID
+            state.contact.answered(at: .now)
+        }
         let queues = options.queues.map { $0.joined(separator: ", ") } ?? "all queues"
         logger.info(
             "Starting worker on \(queues)",
@@ -117,7 +151,7 @@ public final class Worker: Service, CustomStringConvertible {
             }
             sideTasks.addTask { await self.pollAbortRequests() }
             if let threshold = options.stalledJobRecoveryThreshold {
-                sideTasks.addTask { await self.recoverStalledJobs(threshold: threshold) }
+                sideTasks.addTask { await self.recoverStalledJobs(threshold: threshold, workerID: workerID) }
             }
             if options.runsPeriodicDeferrer {
                 let deferrer = PeriodicDeferrer(
@@ -131,12 +165,13 @@ public final class Worker: Service, CustomStringConvertible {
                 await fetchJobs(workerID: workerID, into: &jobs)
                 await finishRunningJobs()
             }
-            // Jobs hand their outcomes over and end; the worker ends once they are written.
-            await outcomes.drain()
+            // Jobs hand their outcomes over and end; the worker ends once they are written (its
+            // heartbeats go on meanwhile, holding their jobs), or given up.
+            await outcomes.drain(givingUpAfter: Self.outcomeDrainTimeout)
             sideTasks.cancelAll()
         }
 
-        // Unregistering must happen even when the worker was cancelled.
+        // Unregistering must happen even when the worker was cancelled; the connector bounds it.
         let unregistered = await Task { try await connector.unregisterWorker(id: workerID) }.result
         if case .failure(let error) = unregistered {
             logger.warning("Could not unregister the worker: \(error)", metadata: ["action": "stop_worker"])
@@ -167,13 +202,27 @@ public final class Worker: Service, CustomStringConvertible {
             let fetched: [Job]
             do {
                 let started = ContinuousClock.now
-                fetched = try await app.connector.fetchJobs(queues: options.queues, workerID: workerID, limit: free)
+                fetched = try await app.connector.fetchJobs(
+                    queues: options.queues, workerID: workerID, limit: free, taskNames: claimedTaskNames
+                )
                 roundTrip = ContinuousClock.now - started
                 backlog = fetched.count == free
                 failures = 0
             } catch {
                 failures += 1
-                logger.error("Fetching jobs failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                if (error as? DatabaseError)?.sqlState == "23503" {
+                    // procrastinate_jobs_worker_id_fkey: this worker's row was pruned.
+                    logger.warning(
+                        "This worker's registration is gone (pruned while it was paused or cut off); registering again",
+                        metadata: ["action": "registration_gone"]
+                    )
+                    heartbeatNow.send()
+                } else {
+                    logger.error("Fetching jobs failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                }
+                if (error as? DatabaseError)?.isTransient ?? false {
+                    state.withLock { $0.contact.lost() }
+                }
                 // A one-shot worker gives up rather than retrying forever.
                 if !options.wait && failures >= 10 { break }
                 await wake.wait(upTo: min(options.fetchJobPollingInterval, .milliseconds(100 << min(failures, 6))))
@@ -192,7 +241,10 @@ public final class Worker: Service, CustomStringConvertible {
             }
             for job in fetched {
                 let abort = AbortState()
-                state.withLock { $0.running[job.id] = abort }
+                state.withLock { state in
+                    state.running[job.id] = abort
+                    state.held[job.id] = job.attempts
+                }
                 bodies.started()
                 jobs.addTask { await self.run(job, abort: abort) }
             }
@@ -220,7 +272,11 @@ public final class Worker: Service, CustomStringConvertible {
                 }
                 jobEnded.send()
             }
-            guard let outcome else {
+            if state.withLock({ $0.lost.remove(job.id) != nil }) {
+                logger.warning(
+                    "Job \(job.id) ended here after another worker recovered it; its outcome was not recorded",
+                    metadata: ["action": "lost_job_ended", "job_id": "\(job.id)"]
+                )
                 next = ended(job, freedEarly: freesEarly, successor: nil)
                 continue
             }
@@ -247,7 +303,7 @@ public final class Worker: Service, CustomStringConvertible {
         guard !Task.isCancelled else { return nil }
         return state.withLock { state in
             guard !state.stopRequested, let workerID = state.workerID else { return nil }
-            return OutcomeWriter.SuccessorClaim(queues: options.queues, workerID: workerID)
+            return OutcomeWriter.SuccessorClaim(queues: options.queues, workerID: workerID, taskNames: claimedTaskNames)
         }
     }
 
@@ -257,7 +313,11 @@ public final class Worker: Service, CustomStringConvertible {
         let next = successor.map { (job: $0, abort: AbortState()) }
         state.withLock { state in
             if freedEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
-            if let next { state.running[next.job.id] = next.abort }
+            state.held.removeValue(forKey: job.id)
+            if let next {
+                state.running[next.job.id] = next.abort
+                state.held[next.job.id] = next.job.attempts
+            }
             state.ended += 1
         }
         jobEnded.send()
@@ -310,24 +370,61 @@ public final class Worker: Service, CustomStringConvertible {
 
     // MARK: Side tasks
 
+    /// Sends a heartbeat every `updateHeartbeatInterval` (at once when the registration turned
+    /// out to be gone), holding the jobs claimed and not yet recorded.
     private func sendHeartbeats(workerID: Int64) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: options.updateHeartbeatInterval)
+            await heartbeatNow.wait(upTo: options.updateHeartbeatInterval)
             guard !Task.isCancelled else { return }
+            let held = state.withLock { $0.held.map { HeldJob(id: $0.key, attempts: $0.value) } }
             do {
-                try await app.connector.updateHeartbeat(workerID: workerID)
+                let reply = try await app.connector.heartbeat(
+                    workerID: workerID, holding: held, registration: registration, strayGrace: Self.strayGrace
+                )
+                state.withLock { $0.contact.answered(at: .now) }
+                handle(reply, workerID: workerID, held: held.count)
             } catch {
+                state.withLock { $0.contact.lost() }
                 logger.warning("Heartbeat failed: \(error)", metadata: ["action": "heartbeat_failed"])
             }
         }
     }
 
-    /// Listens for notifications, reconnecting with backoff; after each (re)connection a fetch
-    /// pass runs, since notifications sent meanwhile are lost.
+    /// Acts on what a heartbeat learnt: a registration made again, jobs lost to recovery
+    /// (stopped here), claims that never reached this worker (put back in the queue).
+    private func handle(_ reply: HeartbeatReply, workerID: Int64, held: Int) {
+        if reply.registeredAgain {
+            logger.warning(
+                "This worker's registration was gone (another worker pruned it while this one was paused or cut off); registered again as worker \(workerID), holding its \(held) jobs",
+                metadata: ["action": "worker_registered_again", "worker_id": "\(workerID)"]
+            )
+        }
+        for id in reply.lostJobIDs {
+            let abort = state.withLock { state in
+                state.held.removeValue(forKey: id)
+                state.lost.insert(id)
+                return state.running[id]
+            }
+            abort?.request(.lost)
+            logger.error(
+                "Job \(id) was recovered by another worker while this one was paused or cut off: it is stopped here, and its outcome will not be recorded",
+                metadata: ["action": "job_lost", "job_id": "\(id)"]
+            )
+        }
+        if !reply.releasedJobIDs.isEmpty {
+            logger.warning(
+                "Jobs \(reply.releasedJobIDs) were claimed for this worker but never reached it; they were put back in the queue",
+                metadata: ["action": "claims_released"]
+            )
+        }
+    }
+
+    /// Listens for notifications, reconnecting with backoff (from 100 ms, doubling up to 1 s,
+    /// and from 100 ms again once listening worked); after each (re)connection a fetch pass
+    /// runs, since notifications sent meanwhile are lost.
     private func listen(_ connector: any NotifyingConnector) async {
-        var backoff = Duration.milliseconds(500)
+        var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
-            let started = ContinuousClock.now
             do {
                 try await connector.listen(queues: options.queues) { [self] in
                     state.withLock { $0.listening = true }
@@ -341,11 +438,14 @@ public final class Worker: Service, CustomStringConvertible {
             } catch {
                 logger.warning("Listening for notifications failed, reconnecting in \(backoff): \(error)", metadata: ["action": "listen_failed"])
             }
-            state.withLock { $0.listening = false }
+            let wasListening = state.withLock { state in
+                defer { state.listening = false }
+                return state.listening
+            }
             guard !Task.isCancelled else { return }
-            if ContinuousClock.now - started > .seconds(30) { backoff = .milliseconds(500) }
+            if wasListening { backoff = .milliseconds(100) }
             try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(30))
+            backoff = min(backoff * 2, .seconds(1))
         }
     }
 
@@ -364,19 +464,20 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// Retries (or fails) the running jobs of workers gone or silent for `threshold`.
-    private func recoverStalledJobs(threshold: Duration) async {
+    /// Recovers the running jobs of workers silent for `threshold` (never this worker's own),
+    /// once this worker has itself been in touch with the database for that long.
+    private func recoverStalledJobs(threshold: Duration, workerID: Int64) async {
         let interval = max(min(threshold / 2, .seconds(60)), .milliseconds(200))
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled, state.withLock({ $0.contact.hasLasted(threshold, at: .now) }) else { continue }
             do {
                 for job in try await app.connector.stalledJobs(secondsSinceHeartbeat: threshold.seconds, queue: nil, taskName: nil) {
-                    let policy = app.task(named: job.taskName)?.options.retry
-                    let decision = policy?.retryDecision(for: JobStalled(), attempts: job.attempts, now: Date())
-                    guard try await app.connector.recoverStalledJob(id: job.id, staleAfter: threshold.seconds, decision: decision) else {
-                        continue
-                    }
+                    guard state.withLock({ $0.held[job.id] == nil }) else { continue }
+                    let decision = recoveryDecision(for: job)
+                    guard try await app.connector.recoverStalledJob(
+                        job, staleAfter: threshold.seconds, excludingWorker: workerID, decision: decision
+                    ) else { continue }
                     logger.warning(
                         "Recovered stalled job \(job.callString): \(decision == nil ? "failed" : "retried")",
                         metadata: ["action": "recover_stalled_job", "job_id": "\(job.id)", "task": "\(job.taskName)"]
@@ -385,6 +486,18 @@ public final class Worker: Service, CustomStringConvertible {
             } catch {
                 logger.warning("Recovering stalled jobs failed: \(error)", metadata: ["action": "recover_stalled_jobs_error"])
             }
+        }
+    }
+
+    /// A stalled job runs again as its task's retry strategy says (``JobStalled`` as the
+    /// error), or else as ``WorkerOptions/stalledJobs`` says; nil: it fails.
+    func recoveryDecision(for job: Job, now: Date = Date()) -> RetryDecision? {
+        if let policy = app.task(named: job.taskName)?.options.retry {
+            return policy.retryDecision(for: JobStalled(), attempts: job.attempts, now: now)
+        }
+        switch options.stalledJobs {
+        case .retry(let retries) where job.attempts < retries: return RetryDecision(retryAt: now)
+        case .retry, .fail: return nil
         }
     }
 }

@@ -42,9 +42,18 @@ public struct WorkerOptions: Sendable {
     public var updateHeartbeatInterval: Duration
     /// At start, workers silent for longer are removed.
     public var stalledWorkerTimeout: Duration
-    /// Running jobs whose worker is gone or silent for this long are retried (or failed, per
-    /// their task's retry strategy); nil turns recovery off.
+    /// Running jobs whose worker gave no sign of life for this long are recovered (see
+    /// ``stalledJobs``); nil turns recovery off. A worker recovers only once it has itself been
+    /// in touch with the database for this long, so that an outage does not make live workers
+    /// look stalled.
     public var stalledJobRecoveryThreshold: Duration?
+    /// What recovery does with a stalled job whose task has no retry strategy, or that this
+    /// worker does not know (a task with a strategy follows it, with ``JobStalled`` as the error).
+    public var stalledJobs: StalledJobPolicy
+    /// Claim jobs of tasks this worker does not know too, and fail them as Python Procrastinate
+    /// does; by default a worker claims only the jobs of its app's tasks (names and aliases),
+    /// and leaves the others to the workers that know them.
+    public var claimUnknownTasks: Bool
     /// Middleware around every job, outermost first.
     public var middleware: [any JobMiddleware]
     /// Whether this worker defers the ticks of the app's periodic tasks (every worker may:
@@ -57,7 +66,8 @@ public struct WorkerOptions: Sendable {
     /// The clock of the periodic deferrer.
     public var periodicClock: any WallClock
 
-    /// Options; every one has Procrastinate's default (`fetchCoalescingWindow` is ours).
+    /// Options; every one has Procrastinate's default (`fetchCoalescingWindow`, `stalledJobs`
+    /// and `claimUnknownTasks` are ours).
     public init(
         queues: [String]? = nil, name: String = "worker", concurrency: Int = 1, wait: Bool = true,
         fetchJobPollingInterval: Duration = .seconds(5), fetchCoalescingWindow: Duration = .microseconds(250),
@@ -66,7 +76,8 @@ public struct WorkerOptions: Sendable {
         additionalContext: [String: String] = [:], updateHeartbeatInterval: Duration = .seconds(10),
         stalledWorkerTimeout: Duration = .seconds(30), stalledJobRecoveryThreshold: Duration? = .seconds(300),
         middleware: [any JobMiddleware] = [], runsPeriodicDeferrer: Bool = true, periodicMaxDelay: Duration = .seconds(600),
-        periodicCatchUp: PeriodicCatchUp = .latest, periodicClock: any WallClock = SystemWallClock()
+        periodicCatchUp: PeriodicCatchUp = .latest, periodicClock: any WallClock = SystemWallClock(),
+        stalledJobs: StalledJobPolicy = .retry(upTo: 5), claimUnknownTasks: Bool = false
     ) {
         self.queues = queues
         self.name = name
@@ -87,7 +98,19 @@ public struct WorkerOptions: Sendable {
         self.periodicMaxDelay = periodicMaxDelay
         self.periodicCatchUp = periodicCatchUp
         self.periodicClock = periodicClock
+        self.stalledJobs = stalledJobs
+        self.claimUnknownTasks = claimUnknownTasks
     }
+}
+
+/// What stalled-job recovery does with a job whose task has no retry strategy: every deferred
+/// job runs to an outcome at least once, so by default it runs again.
+public enum StalledJobPolicy: Sendable, Hashable {
+    /// Retry it at once, counting an attempt, while it has had fewer than `retries` retries
+    /// (a job that kills every worker that runs it fails in the end); then fail it.
+    case retry(upTo: Int)
+    /// Fail it.
+    case fail
 }
 
 /// Code around the run of a job: tracing, logging, database sessions, rate limits…

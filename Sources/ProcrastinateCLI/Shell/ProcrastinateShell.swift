@@ -82,10 +82,10 @@ struct ProcrastinateShell {
             """,
     ]
 
-    /// Runs one command line; returns false when the shell should end.
-    func execute(_ line: String) async -> Bool {
+    /// Runs one command line; returns whether it ran, failed or ends the shell.
+    func execute(_ line: String) async -> Result {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { return true }
+        guard !trimmed.isEmpty else { return .done }
         var name = String(trimmed.prefix { !$0.isWhitespace })
         var argument = trimmed.dropFirst(name.count).trimmingCharacters(in: .whitespaces)
         if name.hasPrefix("?") {
@@ -95,7 +95,7 @@ struct ProcrastinateShell {
         do {
             switch name {
             case "EOF", "exit":
-                return false
+                return .exit
             case "help":
                 showHelp(argument.trimmingCharacters(in: .whitespaces))
             case "list_jobs":
@@ -122,11 +122,23 @@ struct ProcrastinateShell {
                 try await showJob(id)
             default:
                 write("*** Unknown syntax: \(trimmed)")
+                return .failed
             }
         } catch {
             printError("Error: \(error)")
+            return .failed
         }
-        return true
+        return .done
+    }
+
+    /// How a command line ended.
+    enum Result {
+        /// It ran.
+        case done
+        /// It failed (the error was printed).
+        case failed
+        /// It asked the shell to end.
+        case exit
     }
 
     private func showHelp(_ topic: String) {
