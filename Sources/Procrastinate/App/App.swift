@@ -50,14 +50,14 @@ public final class App: TaskRegistrar {
         registry.task(named: name)
     }
 
-    /// The registered names and aliases, sorted.
-    public var taskNames: [String] { registry.names }
+    /// The names and aliases of the application's tasks, sorted (the ``BuiltinTasks`` apart).
+    public var taskNames: [String] { registry.names.filter { !BuiltinTasks.contains($0) } }
 
     /// The registered tasks.
     public var tasks: [TaskDefinition] { registry.tasks }
 
     /// Whether tasks other than the ``BuiltinTasks`` are registered.
-    public var hasOwnTasks: Bool { tasks.contains { !BuiltinTasks.contains($0.name) } }
+    public var hasOwnTasks: Bool { !taskNames.isEmpty }
 
     /// Defers jobs to a task by name, with arguments given as JSON values: for tasks this
     /// app does not know (another service's, or another language's) or for tools.

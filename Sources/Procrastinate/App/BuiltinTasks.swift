@@ -36,9 +36,12 @@ public enum BuiltinTasks {
         }
     }
 
+    /// Their names and aliases.
+    public static let names = [removeOldJobs, removeOldJobsAlias]
+
     /// Whether `name` is one of these tasks' names or aliases.
     public static func contains(_ name: String) -> Bool {
-        name == removeOldJobs || name == removeOldJobsAlias
+        names.contains(name)
     }
 
     /// Registers them on `app`, whose connector their jobs use.

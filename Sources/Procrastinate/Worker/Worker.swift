@@ -48,15 +48,22 @@ public final class Worker: Service, CustomStringConvertible {
     /// How long a stopping worker keeps trying to record outcomes after its jobs ended.
     static let outcomeDrainTimeout = Duration.seconds(10)
 
+    /// A job claimed by this worker, until its outcome is recorded.
+    private struct Held {
+        /// Its attempts when claimed.
+        var attempts: Int
+        /// Whether its outcome was handed to the writer (whose writes are fenced).
+        var recording = false
+    }
+
     private struct State {
         var stopRequested = false
         var workerID: Int64?
         var listening = false
         /// Jobs holding a slot, by id.
         var running: [Int64: AbortState] = [:]
-        /// Jobs claimed whose outcomes are not recorded yet, with the attempts they were claimed
-        /// in: what the heartbeat holds.
-        var held: [Int64: Int] = [:]
+        /// Jobs claimed whose outcomes are not recorded yet: what the heartbeat holds.
+        var held: [Int64: Held] = [:]
         /// Held jobs that another worker recovered: their outcomes are not recorded.
         var lost: Set<Int64> = []
         /// Whether the database has been answering, for stalled-job recovery.
@@ -124,7 +131,7 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// The tasks whose jobs this worker claims (nil: every task).
     private var claimedTaskNames: [String]? {
-        options.claimUnknownTasks ? nil : app.taskNames
+        options.claimUnknownTasks ? nil : app.taskNames + BuiltinTasks.names
     }
 
     private func work() async throws {
@@ -243,7 +250,7 @@ public final class Worker: Service, CustomStringConvertible {
                 let abort = AbortState()
                 state.withLock { state in
                     state.running[job.id] = abort
-                    state.held[job.id] = job.attempts
+                    state.held[job.id] = Held(attempts: job.attempts)
                 }
                 bodies.started()
                 jobs.addTask { await self.run(job, abort: abort) }
@@ -272,7 +279,12 @@ public final class Worker: Service, CustomStringConvertible {
                 }
                 jobEnded.send()
             }
-            if state.withLock({ $0.lost.remove(job.id) != nil }) {
+            let lost = state.withLock { state in
+                if state.lost.remove(job.id) != nil { return true }
+                state.held[job.id]?.recording = true
+                return false
+            }
+            if lost {
                 logger.warning(
                     "Job \(job.id) ended here after another worker recovered it; its outcome was not recorded",
                     metadata: ["action": "lost_job_ended", "job_id": "\(job.id)"]
@@ -316,7 +328,7 @@ public final class Worker: Service, CustomStringConvertible {
             state.held.removeValue(forKey: job.id)
             if let next {
                 state.running[next.job.id] = next.abort
-                state.held[next.job.id] = next.job.attempts
+                state.held[next.job.id] = Held(attempts: next.job.attempts)
             }
             state.ended += 1
         }
@@ -376,13 +388,13 @@ public final class Worker: Service, CustomStringConvertible {
         while !Task.isCancelled {
             await heartbeatNow.wait(upTo: options.updateHeartbeatInterval)
             guard !Task.isCancelled else { return }
-            let held = state.withLock { $0.held.map { HeldJob(id: $0.key, attempts: $0.value) } }
+            let held = state.withLock { $0.held.map { HeldJob(id: $0.key, attempts: $0.value.attempts) } }
             do {
                 let reply = try await app.connector.heartbeat(
                     workerID: workerID, holding: held, registration: registration, strayGrace: Self.strayGrace
                 )
                 state.withLock { $0.contact.answered(at: .now) }
-                handle(reply, workerID: workerID, held: held.count)
+                handle(reply, workerID: workerID, held: held)
             } catch {
                 state.withLock { $0.contact.lost() }
                 logger.warning("Heartbeat failed: \(error)", metadata: ["action": "heartbeat_failed"])
@@ -390,21 +402,28 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// Acts on what a heartbeat learnt: a registration made again, jobs lost to recovery
-    /// (stopped here), claims that never reached this worker (put back in the queue).
-    private func handle(_ reply: HeartbeatReply, workerID: Int64, held: Int) {
+    /// Acts on what a heartbeat holding `held` learnt: a registration made again, jobs lost to
+    /// recovery (stopped here), claims that never reached this worker (put back in the queue).
+    ///
+    /// A held job the heartbeat calls lost may have been recorded by this worker meanwhile (or
+    /// claimed again, in another attempt): only a job still held in the same attempt, its
+    /// outcome not handed to the writer, is stopped; the writer's fence covers the others.
+    private func handle(_ reply: HeartbeatReply, workerID: Int64, held: [HeldJob]) {
         if reply.registeredAgain {
             logger.warning(
-                "This worker's registration was gone (another worker pruned it while this one was paused or cut off); registered again as worker \(workerID), holding its \(held) jobs",
+                "This worker's registration was gone (another worker pruned it while this one was paused or cut off); registered again as worker \(workerID), holding its \(held.count) jobs",
                 metadata: ["action": "worker_registered_again", "worker_id": "\(workerID)"]
             )
         }
+        let attempts = Dictionary(held.map { ($0.id, $0.attempts) }, uniquingKeysWith: { first, _ in first })
         for id in reply.lostJobIDs {
-            let abort = state.withLock { state in
+            let (lost, abort) = state.withLock { state -> (Bool, AbortState?) in
+                guard let job = state.held[id], job.attempts == attempts[id], !job.recording else { return (false, nil) }
                 state.held.removeValue(forKey: id)
                 state.lost.insert(id)
-                return state.running[id]
+                return (true, state.running[id])
             }
+            guard lost else { continue }
             abort?.request(.lost)
             logger.error(
                 "Job \(id) was recovered by another worker while this one was paused or cut off: it is stopped here, and its outcome will not be recorded",

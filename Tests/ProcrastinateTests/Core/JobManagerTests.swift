@@ -88,9 +88,14 @@ import Testing
             #expect(try await app.jobManager.stalledJobs().isEmpty)
 
             try await app.connector.unregisterWorker(id: orphanWorker)
-            #expect(try await app.jobManager.stalledJobs().map(\.id) == [orphan])
+            // Its job keeps that worker's last heartbeat: it is not stalled before that is old.
+            #expect(try await app.jobManager.stalledJobs().isEmpty)
             // A heartbeat older than zero seconds is stalled.
             #expect(try await app.jobManager.stalledJobs(secondsSinceHeartbeat: -1).map(\.id) == [id, orphan])
+            // A job claimed without a worker has no sign of life at all.
+            let anonymous = try await sum.defer(Sum(a: 3, b: 3))
+            _ = try await app.connector.fetchJob(queues: nil, workerID: nil)
+            #expect(try await app.jobManager.stalledJobs().map(\.id) == [anonymous])
             #expect(try await app.connector.pruneStalledWorkers(olderThan: -1) == [worker])
             #expect(try await app.jobManager.listWorkers().isEmpty)
             #expect(try await app.jobManager.job(id: id)?.workerID == nil)

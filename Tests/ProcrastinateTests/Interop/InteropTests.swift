@@ -19,6 +19,18 @@ import Testing
         var fail_in: String
     }
 
+    /// A database set up by `schema`'s owner; on one set up by Python, our migrations are
+    /// applied (as `procrastinate schema --migrate` does for a mixed fleet), which Swift workers
+    /// need.
+    func withSharedDatabase<Result: Sendable>(
+        _ schema: SchemaSource, _ body: (PostgresConnector) async throws -> Result
+    ) async throws -> Result {
+        try await TestDatabase.withDatabase(schema) { db in
+            if schema == .python { try await SchemaManager(connector: db).migrate() }
+            return try await body(db)
+        }
+    }
+
     /// A Python worker on the test database, stopped (SIGTERM) by `stop`.
     struct PythonWorker {
         let process: BackgroundProcess
@@ -43,7 +55,7 @@ import Testing
 
     @Test(arguments: SchemaSource.allCases)
     func pythonDefersSwiftRuns(schema: SchemaSource) async throws {
-        try await TestDatabase.withDatabase(schema) { db in
+        try await withSharedDatabase(schema) { db in
             let app = App(connector: db, logger: TestDatabase.logger)
             let journal = Journal()
             _ = try app.task("sum") { (arguments: Sum, context: JobContext) in
@@ -69,7 +81,7 @@ import Testing
 
     @Test(arguments: SchemaSource.allCases)
     func swiftDefersPythonRuns(schema: SchemaSource) async throws {
-        try await TestDatabase.withDatabase(schema) { db in
+        try await withSharedDatabase(schema) { db in
             let app = App(connector: db, logger: TestDatabase.logger)
             let sum = try app.task("sum") { (_: Sum) in }
             let echo = try app.task("echo") { (_: Echo) in }

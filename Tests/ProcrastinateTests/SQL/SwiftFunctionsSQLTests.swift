@@ -130,13 +130,23 @@ import Testing
         #expect(difference.isEmpty, "\(difference)")
     }
 
-    @Test func aPythonAppliedSchemaFallsBackToSingleFetches() async throws {
+    @Test func aPythonAppliedSchemaNeedsOurMigrationsBeforeSwiftWorkersRun() async throws {
         try await TestDatabase.withDatabase(.python) { db in
             let first = try await db.deferJob()
-            _ = try await db.deferJob()
+            await #expect(throws: SchemaError.migrationsMissing(endpoint: db.endpoint)) {
+                try await Worker(app: App(connector: db, logger: TestDatabase.logger), options: .test(wait: false)).run()
+            }
+            let manager = SchemaManager(connector: db)
+            #expect(try await manager.migrate() == SchemaManager.migrations.map(\.name))
+            #expect(try await manager.migrate().isEmpty)
             #expect(try await fetch(db, limit: 5) == [first])
-            #expect(try await fetch(db, limit: 5).count == 1)
             #expect(try await db.finishJobs([JobOutcome(jobID: first, status: .succeeded, deleteJob: false)]).isEmpty)
+        }
+    }
+
+    @Test func migratingADatabaseWithoutTheSchemaIsRefused() async throws {
+        _ = try await TestDatabase.withDatabase(nil) { db in
+            await #expect(throws: SchemaError.missing(endpoint: db.endpoint)) { try await SchemaManager(connector: db).migrate() }
         }
     }
 }

@@ -131,10 +131,28 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
-    func anUnknownTaskFails(kind: ConnectorKind) async throws {
+    func anUnknownTaskIsLeftToTheWorkersThatKnowIt(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            let known = try app.task("known") { (_: NoArguments) in journal.record("known") }
+            let unknown = try await app.configureTask(name: "nobody.knows", lock: "L").defer([:])
+            let blocked = try await known.configure(lock: "L").defer(NoArguments())
+            let free = try await known.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            #expect(try await app.jobManager.status(of: unknown) == .todo)
+            // A lock's job of an unknown task still holds its lock's place.
+            #expect(try await app.jobManager.status(of: blocked) == .todo)
+            #expect(try await app.jobManager.status(of: free) == .succeeded)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func claimingUnknownTasksFailsThem(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let id = try await app.configureTask(name: "nobody.knows").defer([:])
-            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            var options = WorkerOptions.test(wait: false)
+            options.claimUnknownTasks = true
+            try await RunningWorker(Worker(app: app, options: options)).finished()
             #expect(try await app.jobManager.status(of: id) == .failed)
         }
     }
@@ -250,7 +268,9 @@ import Testing
             let task = try app.task("recover", retry: RetryStrategy(maxAttempts: 3)) { (_: NoArguments, context: JobContext) in
                 journal.record("attempt \(context.job.attempts)")
             }
-            let failing = try app.task("no_retry") { (_: NoArguments) in journal.record("never") }
+            let failing = try app.task("no_retry") { (_: NoArguments, context: JobContext) in
+                journal.record("no strategy, attempt \(context.job.attempts)")
+            }
             // A worker that fetched two jobs, then died without a word.
             let dead = try await app.connector.registerWorker()
             let id = try await task.defer()
@@ -263,10 +283,12 @@ import Testing
             let options = WorkerOptions.test(stalledJobRecoveryThreshold: .seconds(2))
             let workers = [RunningWorker(Worker(app: app, options: options)), RunningWorker(Worker(app: app, options: options))]
             try await eventually("the recovered job to run") { try await app.jobManager.status(of: id) == .succeeded }
-            try await eventually("the other job to fail") { try await app.jobManager.status(of: other) == .failed }
+            // At least once by default: a task without a retry strategy runs again too.
+            try await eventually("the other job to run again") { try await app.jobManager.status(of: other) == .succeeded }
             for worker in workers { try await worker.stop() }
-            #expect(journal.labels == ["attempt 1"])
+            #expect(journal.labels.sorted() == ["attempt 1", "no strategy, attempt 1"])
             #expect(try await app.jobManager.job(id: id)?.attempts == 2)
+            #expect(try await app.jobManager.job(id: other)?.attempts == 2)
         }
     }
 
