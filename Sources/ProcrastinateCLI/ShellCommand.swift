@@ -19,7 +19,7 @@ struct ShellCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(parsing: .captureForPassthrough, help: "A shell command to run alone, e.g. list_jobs queue=emails.")
+    @Argument(parsing: .allUnrecognized, help: "A shell command to run alone, e.g. list_jobs queue=emails.")
     var command: [String] = []
 
     func run() async throws {
