@@ -54,6 +54,11 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
                 isConnectionFailure: sqlState.map { $0.hasPrefix("28") || $0 == "3D000" } ?? false
             )
         }
+        if let inner = error.underlying as? PSQLError, var wrapped = wrapping(inner, endpoint: endpoint) as? DatabaseError {
+            // The server's own words (a FATAL error before it closed the connection), after what happened.
+            wrapped.message = "\(describe(error.code)): \(wrapped.message)"
+            return wrapped
+        }
         let message = error.underlying.map { describeUnderlying($0) } ?? describe(error.code)
         let isConnectionFailure = error.code == .connectionError || error.code == .sslUnsupported
             || error.code == .failedToAddSSLHandler || error.code == .authMechanismRequiresPassword

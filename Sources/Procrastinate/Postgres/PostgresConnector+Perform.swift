@@ -5,43 +5,102 @@ extension PostgresConnector {
     /// Runs one of the connector's own operations on a pooled connection, bounded and
     /// acknowledged:
     ///
+    /// - Acknowledged: the operation runs in a transaction whose COMMIT is awaited, so it
+    ///   returns only once its writes are committed (durably, with `synchronous_commit` on), and
+    ///   a commit that fails is an error. (A statement outside a transaction block commits at
+    ///   the Sync message after its rows, which PostgresNIO does not wait for.)
     /// - Bounded: when no connection was leased and answered within ``queryTimeout``, the
     ///   connection is closed (the pool makes another) and the operation fails with a
-    ///   ``DatabaseError`` saying so. A server that stops answering never hangs a worker.
-    /// - Acknowledged: it returns only once the statement's transaction committed. PostgreSQL
-    ///   commits a statement outside a transaction block at the Sync message after its rows,
-    ///   which PostgresNIO does not wait for; a trivial query on the same connection waits for
-    ///   it (one more round trip), so that no caller hears of a write a crash can take back.
+    ///   ``DatabaseError`` saying so, without waiting for the connection to notice: a server
+    ///   that stops answering never hangs a worker.
     func perform<Result: Sendable>(
         _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try checkOpen()
         let leased = LeasedConnection()
-        let (client, logger, timeout) = (client, logger, queryTimeout)
+        let (client, logger, timeout, endpoint) = (client, logger, queryTimeout, endpoint)
+        let outcome = FirstOutcome<Result>()
         do {
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        leased.set(connection)
-                        let result = try await operation(connection)
-                        try await connection.query("SELECT 1", logger: logger)
-                        return result
+            return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.start(continuation)
+                let work = Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            leased.set(connection)
+                            return try await connection.withTransaction(logger: logger) { connection in
+                                try await operation(connection)
+                            }
+                        }
+                        outcome.resume(with: .success(value))
+                    } catch {
+                        outcome.resume(with: .failure(error))
                     }
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled, outcome.resume(with: .failure(DatabaseError.noAnswer(endpoint: endpoint, within: timeout)))
+                    else { return }
+                    leased.close()
+                    work.cancel()
                 }
-                defer { group.cancelAll() }
-                if let result = try await group.next() ?? nil {
-                    return result
+                outcome.onResume { [timer, work] cancelled in
+                    timer.cancel()
+                    if cancelled { work.cancel() }
                 }
-                leased.close()
-                throw DatabaseError.noAnswer(endpoint: endpoint, within: timeout)
+            }
+            } onCancel: {
+                outcome.resume(with: .failure(CancellationError()), cancelled: true)
             }
         } catch {
             throw describe(error)
         }
+    }
+}
+
+/// The first of an operation's outcomes (its result, its timeout, its caller's cancellation),
+/// given to the caller's continuation once.
+private final class FirstOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: (Result<Value, any Error>, cancelled: Bool)?
+        var resumed = false
+        var cleanUp: (@Sendable (_ cancelled: Bool) -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state in
+            state.continuation = continuation
+            return state.early
+        }
+        if let early { continuation.resume(with: early.0) }
+    }
+
+    /// What to do once resumed (stop the timer; stop the work when the caller was cancelled).
+    func onResume(_ cleanUp: @escaping @Sendable (_ cancelled: Bool) -> Void) {
+        let resumed = state.withLock { state in
+            state.cleanUp = cleanUp
+            return state.resumed ? state.early?.cancelled ?? false : nil
+        }
+        if let resumed { cleanUp(resumed) }
+    }
+
+    /// Gives `result` to the caller unless an outcome came first; returns whether it did.
+    @discardableResult
+    func resume(with result: Result<Value, any Error>, cancelled: Bool = false) -> Bool {
+        let (first, continuation, cleanUp) = state.withLock { state in
+            guard !state.resumed else { return (false, CheckedContinuation<Value, any Error>?.none, (@Sendable (Bool) -> Void)?.none) }
+            state.resumed = true
+            state.early = (result, cancelled)
+            defer { state.continuation = nil }
+            return (true, state.continuation, state.cleanUp)
+        }
+        guard first else { return false }
+        continuation?.resume(with: result)
+        cleanUp?(cancelled)
+        return true
     }
 }
 
