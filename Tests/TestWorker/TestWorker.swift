@@ -14,6 +14,18 @@ struct Sleepy: Codable, Sendable {
     var seconds: Int
 }
 
+struct Chaos: Codable, Sendable {
+    var milliseconds: Int
+}
+
+struct Typed: Codable, Sendable {
+    var count: Int
+}
+
+struct Tick: Codable, Sendable {
+    var timestamp: Int
+}
+
 /// Writes one line to standard output at once (no buffering), so a killed process loses nothing.
 func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -36,6 +48,18 @@ enum TestWorker {
                 emit("STARTED \(context.job.id)")
                 try await Task.sleep(for: .seconds(arguments.seconds))
                 emit("FINISHED \(context.job.id)")
+            }
+            // Each execution, for the chaos tests: `BEGIN|END job attempts lock pid time`.
+            _ = try app.task("chaos") { (arguments: Chaos, context: JobContext) in
+                let job = "\(context.job.id) \(context.job.attempts) \(context.job.lock ?? "-") \(getpid())"
+                emit("BEGIN \(job) \(Date().timeIntervalSince1970)")
+                try await Task.sleep(for: .milliseconds(arguments.milliseconds))
+                emit("END \(job) \(Date().timeIntervalSince1970)")
+            }
+            _ = try app.task("typed") { (_: Typed) in }
+            if ProcessInfo.processInfo.environment["TEST_WORKER_PERIODIC"] != nil {
+                let tick = try app.task("tick") { (_: Tick) in }
+                try app.periodic(tick, cron: "* * * * * *")
             }
             return app
         }

@@ -33,7 +33,7 @@ public final class Worker: Service, CustomStringConvertible {
     let outcomes: OutcomeWriter
     /// How many job bodies run now.
     private let bodies = BodyCount()
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// Sent when a job may be waiting: a notification, a stop request.
     private let wake = Signal()
     /// Sent when a running job ended.
@@ -67,7 +67,7 @@ public final class Worker: Service, CustomStringConvertible {
         /// Held jobs that another worker recovered: their outcomes are not recorded.
         var lost: Set<Int64> = []
         /// Whether the database has been answering, for stalled-job recovery.
-        var contact = DatabaseContact()
+        var contact: DatabaseContact
         /// Jobs whose slot was freed while their outcome is being written.
         var ending = 0
         /// Jobs whose outcome was written, ever: a fetch that began before one was may have
@@ -83,6 +83,9 @@ public final class Worker: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(options.name)"
         self.logger = logger
         self.metrics = WorkerMetrics()
+        // Heartbeats answer every interval (plus their round trip): answers further apart mean
+        // the database was out of reach in between.
+        self.state = Mutex(State(contact: DatabaseContact(maxGap: max(options.updateHeartbeatInterval * 2, .seconds(1)))))
         self.outcomes = OutcomeWriter(connector: app.connector, logger: logger, window: options.fetchCoalescingWindow) { [bodies] in
             bodies.any
         }

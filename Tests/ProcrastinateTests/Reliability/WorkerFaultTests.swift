@@ -62,17 +62,23 @@ import Testing
 
     @Test func recoveryWaitsForAnUnbrokenContactOfTheThreshold() {
         let start = ContinuousClock.now
-        var contact = DatabaseContact()
+        var contact = DatabaseContact(maxGap: .seconds(2))
         #expect(!contact.hasLasted(.zero, at: start))
-        contact.answered(at: start)
-        #expect(!contact.hasLasted(.seconds(5), at: start + .seconds(4)))
+        for second in 0...5 { contact.answered(at: start + .seconds(second)) }
+        #expect(!contact.hasLasted(.seconds(6), at: start + .seconds(5)))
         #expect(contact.hasLasted(.seconds(5), at: start + .seconds(5)))
-        // An outage: the clock starts again at the first answer after it.
+        // No answer for longer than the gap: not in touch any more.
+        #expect(!contact.hasLasted(.seconds(5), at: start + .seconds(8)))
+        // A failure: the clock starts again at the next answer.
         contact.lost()
-        #expect(!contact.hasLasted(.seconds(5), at: start + .seconds(20)))
+        contact.answered(at: start + .seconds(6))
+        #expect(!contact.hasLasted(.seconds(5), at: start + .seconds(6)))
+        for second in 7...11 { contact.answered(at: start + .seconds(second)) }
+        #expect(contact.hasLasted(.seconds(5), at: start + .seconds(11)))
+        // An answer that waited through an outage (a gap, but no failure) starts it again too.
         contact.answered(at: start + .seconds(20))
-        contact.answered(at: start + .seconds(22))
-        #expect(!contact.hasLasted(.seconds(5), at: start + .seconds(24)))
+        #expect(!contact.hasLasted(.seconds(5), at: start + .seconds(20)))
+        for second in 21...25 { contact.answered(at: start + .seconds(second)) }
         #expect(contact.hasLasted(.seconds(5), at: start + .seconds(25)))
     }
 

@@ -61,6 +61,12 @@ final class BackgroundProcess: Sendable {
         errors.text
     }
 
+    /// The process's id.
+    var pid: Int32 { process.processIdentifier }
+
+    /// Whether it still runs.
+    var isRunning: Bool { process.isRunning }
+
     /// Sends `signal` (SIGTERM, SIGKILL, …).
     func send(_ signal: Int32) {
         kill(process.processIdentifier, signal)
