@@ -14,7 +14,8 @@ import Synchronization
 /// reason that can heal (the connection, the server restarting) is tried again, with backoff,
 /// for as long as the worker runs, and the outcomes submitted meanwhile join it rather than
 /// wait behind it; the log says how long it has failed. Outcomes are given up only when the
-/// error cannot heal, or when the worker stops and ``drain(givingUpAfter:)`` runs out of time:
+/// error cannot heal, or when the worker is stopping (``stopping()``) and they have failed for
+/// ``givingUpAfter``:
 /// their jobs stay `doing`, and come back (through stalled-job recovery, or the heartbeat's
 /// release of jobs the worker no longer holds) to run again.
 final class OutcomeWriter: Sendable {
@@ -32,8 +33,8 @@ final class OutcomeWriter: Sendable {
     private struct State {
         var pending: [Submission] = []
         var writing = false
-        /// Set when the worker stops waiting: outcomes that cannot be written are given up.
-        var givingUp = false
+        /// Set when the worker stops: outcomes failing for ``givingUpAfter`` are given up.
+        var stopping = false
         /// Tasks waiting for every outcome to be written.
         var drainers: [CheckedContinuation<Void, Never>] = []
     }
@@ -48,6 +49,8 @@ final class OutcomeWriter: Sendable {
     private let submitted = Signal()
     /// The most outcomes one statement writes.
     static let batchLimit = 1000
+    /// How long a stopping worker's outcomes may fail before they are given up.
+    static let givingUpAfter = Duration.seconds(10)
 
     init(connector: any Connector, logger: Logger, window: Duration, bodiesRunning: @escaping @Sendable () -> Bool) {
         self.connector = connector
@@ -73,30 +76,15 @@ final class OutcomeWriter: Sendable {
         }
     }
 
-    /// Returns once every outcome submitted so far was written or given up; outcomes still
-    /// failing after `timeout` are given up.
-    func drain(givingUpAfter timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let idle = self.state.withLock { state in
-                        if !state.writing { return true }
-                        state.drainers.append(continuation)
-                        return false
-                    }
-                    if idle { continuation.resume() }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                guard !Task.isCancelled else { return }
-                self.state.withLock { $0.givingUp = true }
-                self.submitted.send()
-            }
-            await group.next()
-            group.cancelAll()
-        }
-        // Given up or not, the writer ends its current attempt within the connector's timeout.
+    /// The worker is stopping: from now on, outcomes failing for ``givingUpAfter`` are given up,
+    /// so that its shutdown is bounded whatever the database does.
+    func stopping() {
+        state.withLock { $0.stopping = true }
+        submitted.send()
+    }
+
+    /// Returns once every outcome submitted so far was written or given up.
+    func drain() async {
         await withCheckedContinuation { continuation in
             let idle = state.withLock { state in
                 if !state.writing { return true }
@@ -165,7 +153,7 @@ final class OutcomeWriter: Sendable {
                 return
             } catch {
                 let failing = ContinuousClock.now - firstAttempt
-                let givingUp = state.withLock { $0.givingUp }
+                let givingUp = state.withLock { $0.stopping } && failing >= Self.givingUpAfter
                 guard Self.canHeal(error), !givingUp else {
                     logger.error(
                         "Could not record the outcomes of jobs \(batch.map(\.outcome.jobID)): \(error); they stay doing and will run again once this worker no longer holds them",

@@ -40,13 +40,13 @@ public final class Worker: Service, CustomStringConvertible {
     private let jobEnded = Signal()
     /// Sent when the worker's registration turned out to be gone: a heartbeat registers it again.
     private let heartbeatNow = Signal()
+    /// Sent when a stop is requested: a fetch under way is abandoned.
+    private let stopSignal = Signal()
 
     /// How old a claim of this worker's must be before a heartbeat puts it back in the queue
     /// when the worker does not hold its job (the answer to the claim was lost): longer than
     /// any claim may take to reach the worker.
     static let strayGrace = Duration.seconds(60)
-    /// How long a stopping worker keeps trying to record outcomes after its jobs ended.
-    static let outcomeDrainTimeout = Duration.seconds(10)
 
     /// A job claimed by this worker, until its outcome is recorded.
     private struct Held {
@@ -121,8 +121,10 @@ public final class Worker: Service, CustomStringConvertible {
         if first {
             logger.info("Stop requested", metadata: ["action": "stopping_worker"])
         }
+        outcomes.stopping()
         wake.send()
         jobEnded.send()
+        stopSignal.send()
     }
 
     private var isStopping: Bool { state.withLock { $0.stopRequested } }
@@ -177,7 +179,7 @@ public final class Worker: Service, CustomStringConvertible {
             }
             // Jobs hand their outcomes over and end; the worker ends once they are written (its
             // heartbeats go on meanwhile, holding their jobs), or given up.
-            await outcomes.drain(givingUpAfter: Self.outcomeDrainTimeout)
+            await outcomes.drain()
             sideTasks.cancelAll()
         }
 
@@ -212,13 +214,15 @@ public final class Worker: Service, CustomStringConvertible {
             let fetched: [Job]
             do {
                 let started = ContinuousClock.now
-                fetched = try await app.connector.fetchJobs(
-                    queues: options.queues, workerID: workerID, limit: free, taskNames: claimedTaskNames
-                )
+                let (connector, queues, taskNames, limit) = (app.connector, options.queues, claimedTaskNames, free)
+                fetched = try await untilStopped {
+                    try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
+                }
                 roundTrip = ContinuousClock.now - started
                 backlog = fetched.count == free
                 failures = 0
             } catch {
+                guard !isStopping else { break }
                 failures += 1
                 if (error as? DatabaseError)?.sqlState == "23503" {
                     // procrastinate_jobs_worker_id_fkey: this worker's row was pruned.
@@ -312,6 +316,23 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
+    /// Runs `operation` until it returns, or until a stop is requested (it is then cancelled,
+    /// and CancellationError thrown): a stopping worker does not wait for a database that does
+    /// not answer. A claim cut short this way may have been committed; the jobs it claimed go
+    /// back to the queue with the worker's registration (stalled-job recovery).
+    private func untilStopped<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask { [stopSignal, weak self] in
+                while self?.isStopping == false, !Task.isCancelled { await stopSignal.wait() }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let result = try await group.next() ?? nil else { throw CancellationError() }
+            return result
+        }
+    }
+
     /// Where a slot freed by a written outcome claims its next job; nil once stopping or
     /// cancelled (the job would only be aborted).
     private var successorClaim: OutcomeWriter.SuccessorClaim? {
@@ -356,6 +377,7 @@ public final class Worker: Service, CustomStringConvertible {
     /// or at once when the worker was cancelled. The group then waits for them to end.
     private func finishRunningJobs() async {
         if Task.isCancelled {
+            outcomes.stopping()
             abortRunningJobs(.shutdown)
         } else if let timeout = options.shutdownGracefulTimeout, isStopping {
             let deadline = ContinuousClock.now + timeout

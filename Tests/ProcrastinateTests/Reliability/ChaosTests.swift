@@ -11,6 +11,10 @@ import Testing
 /// recorded. This is the short form; `scripts/chaos` runs the long one.
 @Suite(.serialized, .enabled(if: PrivateCluster.isAvailable, "needs PostgreSQL's server binaries (PG_BIN)"))
 struct ChaosTests {
+    /// How much longer than the short form to run (`PROCRASTINATE_CHAOS_SCALE`, 1 by default):
+    /// `scripts/chaos` runs 5, which kills 20 workers while 3,000 jobs run.
+    static let scale = Int(ProcessInfo.processInfo.environment["PROCRASTINATE_CHAOS_SCALE"] ?? "") ?? 1
+
     /// Worker options of the fleets: quick heartbeats and thresholds, so that faults play out
     /// within seconds.
     static func workerArguments(
@@ -41,22 +45,22 @@ struct ChaosTests {
         try await withChaosCluster { cluster, db in
             let fleet = ChaosFleet(cluster: cluster, arguments: Self.workerArguments())
             defer { fleet.destroy() }
-            let total = 600
+            let total = 600 * Self.scale
             _ = try await db.deferJobs(Self.chaosJobs(total, shortest: 60))
             for _ in 0..<3 { try fleet.start() }
             var kills = 0
-            while try await Self.succeeded(db) < total * 4 / 5, kills < 4 {
+            while try await Self.succeeded(db) < total * 4 / 5, kills < 4 * Self.scale {
                 try await Task.sleep(for: .milliseconds(400))
                 guard let victim = fleet.alive.randomElement() else { break }
                 fleet.kill(victim)
                 kills += 1
                 try fleet.start()
             }
-            try await eventually("every job to succeed", timeout: .seconds(60)) { try await Self.succeeded(db) == total }
+            try await eventually("every job to succeed", timeout: .seconds(60 * Self.scale)) { try await Self.succeeded(db) == total }
             try await fleet.stop()
             let runs = fleet.executions
             #expect(Set(runs.map(\.job)).count == total)
-            #expect(fleet.violations().isEmpty, "\(fleet.violations())")
+            #expect(fleet.violations().isEmpty, "\(fleet.violations())\n\(fleet.logs)")
             report("kills: \(total) jobs, \(kills) workers killed, \(runs.count - total) runs again (all of killed runs), lost 0")
         }
     }
@@ -167,9 +171,7 @@ struct ChaosTests {
     /// Restarts (or stops and starts) the server, then reports how long the workers took to
     /// finish a job deferred once it answered again.
     static func outage(_ what: String, of cluster: PrivateCluster, db: PostgresConnector, fleet: ChaosFleet, _ fault: () throws -> Void) async throws {
-        print("DEBUG \(Date().timeIntervalSince1970) \(what) begins")
         try fault()
-        print("DEBUG \(Date().timeIntervalSince1970) \(what) ends")
         let back = ContinuousClock.now
         let probe = try await db.deferJobs([NewJob(queue: "default", taskName: "chaos", arguments: #"{"milliseconds": 1}"#)])[0]
         try await eventually("a job to run after the \(what)", timeout: .seconds(30)) {
@@ -187,7 +189,7 @@ struct ChaosTests {
             producer.start(db)
             func load() async throws {
                 let before = producer.acknowledged.count
-                try await eventually("jobs to be deferred") { producer.acknowledged.count >= before + 50 }
+                try await eventually("jobs to be deferred") { producer.acknowledged.count >= before + 50 * Self.scale }
             }
             try await load()
             try await Self.outage("fast restart", of: cluster, db: db, fleet: fleet) { try cluster.restart("fast") }
@@ -213,12 +215,29 @@ struct ChaosTests {
             }
             try await fleet.stop()
             // No process died: every job ran exactly once.
-            #expect(fleet.violations(exact: true).isEmpty, "\(fleet.violations(exact: true))")
-            if !fleet.violations(exact: true).isEmpty { for p in fleet.alive + [] { print("DEBUG \(p.pid): \(p.errorOutput)") }; print("DEBUG LOG \(fleet.debugLines)") }
+            #expect(fleet.violations(exact: true).isEmpty, "\(fleet.violations(exact: true))\n\(fleet.logs)")
             let errors = producer.errors
             #expect(!errors.contains("HUNG"))
             #expect(errors.allSatisfy { !$0.contains("Generic description") && $0.contains("127.0.0.1") }, "\(errors)")
             report("outages: \(acknowledged.count) acknowledged defers, all succeeded, each ran once; \(errors.count) defers failed during the outages, e.g. \(errors.first ?? "-")")
+        }
+    }
+
+    @Test func aWorkerStopsInBoundedTimeWhileTheServerIsDown() async throws {
+        try await withChaosCluster { cluster, db in
+            let fleet = ChaosFleet(cluster: cluster, arguments: Self.workerArguments(concurrency: 4) + ["--shutdown-graceful-timeout", "1"])
+            defer { fleet.destroy() }
+            let worker = try fleet.start()
+            _ = try await db.deferJobs(Self.chaosJobs(8, lockedOneIn: 1, shortest: 3000))
+            try await eventually("the jobs to start") { fleet.executions.count >= 4 }
+            try cluster.stop("immediate")
+            let stopping = ContinuousClock.now
+            worker.send(SIGTERM)
+            // Graceful timeout (1 s), outcomes given up after failing for 10 s (an attempt lasting
+            // up to the 10 s query timeout), unregistering bounded by that timeout too.
+            #expect(try await worker.exited(within: .seconds(60)) == 0, "\(worker.errorOutput)")
+            report("shutdown with the server down: the worker exited \(ContinuousClock.now - stopping) after SIGTERM")
+            try cluster.start()
         }
     }
 
@@ -253,7 +272,7 @@ struct ChaosTests {
             )
             defer { fleet.destroy() }
             for _ in 0..<3 { try fleet.start() }
-            for _ in 0..<4 {
+            for _ in 0..<4 * Self.scale {
                 try await Task.sleep(for: .seconds(2))
                 if let victim = fleet.alive.randomElement() { fleet.kill(victim) }
                 try fleet.start()
@@ -267,7 +286,7 @@ struct ChaosTests {
             #expect(ticks.allSatisfy { $0.1 == 1 }, "\(ticks)")
             let first = try #require(ticks.first?.0)
             #expect(ticks.map(\.0) == Array(first..<first + Int64(ticks.count)), "gaps: \(ticks.map(\.0))")
-            report("schedulers: 3 replicas, 4 killed and replaced, \(ticks.count) ticks, each deferred once, no gap")
+            report("schedulers: 3 replicas, \(4 * Self.scale) killed and replaced, \(ticks.count) ticks, each deferred once, no gap")
         }
     }
 

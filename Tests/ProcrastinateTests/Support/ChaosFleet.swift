@@ -70,7 +70,8 @@ final class ChaosFleet: Sendable {
         }
     }
 
-    var debugLines: String { state.withLock { $0.processes.map { "\($0.pid): \($0.errorOutput)" }.joined(separator: "\n") } }
+    /// What every process logged, for a failing test's message.
+    var logs: String { state.withLock { $0.processes.map { "\($0.pid): \($0.errorOutput.suffix(3000))" }.joined(separator: "\n") } }
 
     /// When each killed process was killed.
     var killed: [Int32: Double] { state.withLock { $0.killed } }
@@ -131,15 +132,12 @@ func withChaosCluster<Result: Sendable>(
     settings: [String] = [], _ body: (PrivateCluster, PostgresConnector) async throws -> Result
 ) async throws -> Result {
     let cluster = try PrivateCluster(settings: settings)
-    print("DEBUG cluster up \(cluster.url)")
     defer { cluster.destroy() }
     let connector = PostgresConnector(
         settings: try ConnectionSettings(url: cluster.url), queryTimeout: .seconds(3), logger: TestDatabase.logger
     )
     return try await connector.run { connector in
-        print("DEBUG connected")
         try await SchemaManager(connector: connector).apply()
-        print("DEBUG schema")
         return try await body(cluster, connector)
     }
 }
