@@ -530,81 +530,6 @@ CREATE INDEX procrastinate_swift_jobs_lock_head_idx_v1 ON procrastinate_jobs (lo
 CREATE INDEX procrastinate_swift_jobs_unlocked_idx_v1 ON procrastinate_jobs (priority DESC, id ASC)
     WHERE status = 'todo'::procrastinate_job_status AND lock IS NULL;
 
--- Claims up to p_limit runnable jobs for a worker in one statement, with the semantics of
--- procrastinate_fetch_job_v2 called p_limit times: todo, in the queues (NULL: any), due,
--- highest priority then lowest id, rows locked by others skipped; a job with a lock only when
--- it heads its lock's queue (across all queues and schedules) and no job of that lock runs,
--- so a batch holds at most one job per lock.
---
--- The claim commits without waiting for the WAL flush: a crash can only forget that jobs were
--- claimed (they wait again), never an outcome, since finishing commits durably and flushes
--- the claim with it.
---
--- Its plan is generic, made once per session: left to choose, PostgreSQL planned the query
--- anew at every call (0.3 ms, four times the run). JIT is off: the generic plan's estimated
--- cost grows with the table, and past jit_above_cost each call spent ~10 ms compiling.
-CREATE FUNCTION procrastinate_swift_fetch_jobs_v1(
-    target_queue_names character varying[],
-    p_worker_id bigint,
-    p_limit integer
-) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan SET jit = off AS $$
-BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    RETURN QUERY
-    WITH RECURSIVE locks AS (
-        -- Every lock with waiting jobs, by a skip scan of the lock-head index.
-        (SELECT job.lock FROM procrastinate_jobs AS job
-         WHERE job.status = 'todo' AND job.lock IS NOT NULL ORDER BY job.lock LIMIT 1)
-        UNION ALL
-        SELECT (SELECT job.lock FROM procrastinate_jobs AS job
-                WHERE job.status = 'todo' AND job.lock IS NOT NULL AND job.lock > locks.lock
-                ORDER BY job.lock LIMIT 1)
-        FROM locks WHERE locks.lock IS NOT NULL
-    ), heads AS (
-        SELECT head.id, head.priority, head.queue_name, head.scheduled_at
-        FROM locks
-        CROSS JOIN LATERAL (
-            SELECT job.id, job.priority, job.queue_name, job.scheduled_at FROM procrastinate_jobs AS job
-            WHERE job.status = 'todo' AND job.lock = locks.lock
-            ORDER BY job.priority DESC, job.id ASC LIMIT 1
-        ) AS head
-        WHERE locks.lock IS NOT NULL
-          AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = locks.lock AND running.status = 'doing')
-    ), unlocked AS (
-        -- Rows another fetch is claiming are skipped before the limit, so that concurrent
-        -- fetches take the next jobs instead of coming back empty.
-        SELECT job.id, job.priority FROM procrastinate_jobs AS job
-        WHERE job.status = 'todo' AND job.lock IS NULL
-          AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
-          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-        ORDER BY job.priority DESC, job.id ASC
-        LIMIT p_limit
-        FOR UPDATE OF job SKIP LOCKED
-    ), candidates AS (
-        SELECT heads.id, heads.priority FROM heads
-        WHERE (target_queue_names IS NULL OR heads.queue_name = ANY (target_queue_names))
-          AND (heads.scheduled_at IS NULL OR heads.scheduled_at <= now())
-        UNION ALL
-        SELECT unlocked.id, unlocked.priority FROM unlocked
-    ), claimed AS (
-        -- Ids go through arrays, so that the cached generic plan (which cannot know p_limit)
-        -- looks them up by primary key rather than hashing a scan of the whole table.
-        SELECT job.id FROM procrastinate_jobs AS job
-        WHERE job.id = ANY (ARRAY(SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit))
-          AND job.status = 'todo'
-        ORDER BY job.priority DESC, job.id ASC
-        FOR UPDATE OF job SKIP LOCKED
-    ), started AS (
-        UPDATE procrastinate_jobs AS job
-        SET status = 'doing', worker_id = p_worker_id
-        WHERE job.id = ANY (ARRAY(SELECT claimed.id FROM claimed))
-        RETURNING job.*
-    )
-    SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
-END;
-$$;
-
 -- Records the outcomes of several jobs in one statement, with the rows and events of
 -- procrastinate_finish_job_v1 for each; returns the ids of the jobs finished (a job no longer
 -- running or waiting is left alone). Its plan is generic too (replanning cost 0.12 ms a call).
@@ -846,10 +771,19 @@ BEGIN
 END;
 $$;
 
--- procrastinate_swift_fetch_jobs_v1, claiming only jobs of the tasks named (NULL: every task).
--- A locked job of another task still holds its lock's place: the lock's later jobs wait.
--- Unlike v1, the claim commits durably: a claim a crash forgets puts a job back in the queue
+-- Claims up to p_limit runnable jobs of the tasks named (NULL: every task) for a worker in one
+-- statement, with the semantics of procrastinate_fetch_job_v2 called p_limit times: todo, in
+-- the queues (NULL: any), due, highest priority then lowest id, rows locked by others skipped;
+-- a job with a lock only when it heads its lock's queue (across all queues, schedules and
+-- tasks: a locked job of another task still holds its lock's place) and no job of that lock
+-- runs, so a batch holds at most one job per lock.
+--
+-- The claim commits durably (v1 did not): a claim a crash forgets puts a job back in the queue
 -- while the worker that claimed it still runs it, and another worker would run it again.
+--
+-- Its plan is generic, made once per session: left to choose, PostgreSQL planned the query
+-- anew at every call (0.3 ms, four times the run). JIT is off: the generic plan's estimated
+-- cost grows with the table, and past jit_above_cost each call spent ~10 ms compiling.
 CREATE FUNCTION procrastinate_swift_fetch_jobs_v2(
     target_queue_names character varying[],
     p_worker_id bigint,
@@ -912,6 +846,16 @@ BEGIN
     )
     SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
 END;
+$$;
+
+-- The claim of workers of the previous release (0.2.0_01 and _02): now the v2 claim of every
+-- task, durable.
+CREATE FUNCTION procrastinate_swift_fetch_jobs_v1(
+    target_queue_names character varying[],
+    p_worker_id bigint,
+    p_limit integer
+) RETURNS SETOF procrastinate_jobs LANGUAGE sql AS $$
+    SELECT * FROM procrastinate_swift_fetch_jobs_v2(target_queue_names, p_worker_id, p_limit, NULL)
 $$;
 
 -- Records the outcomes of running jobs in one statement: succeeded, failed or aborted (or the
