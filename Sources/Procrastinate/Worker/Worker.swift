@@ -68,6 +68,9 @@ public final class Worker: Service, CustomStringConvertible {
         var lost: Set<Int64> = []
         /// Whether the database has been answering, for stalled-job recovery.
         var contact: DatabaseContact
+        /// An error that no retry can heal (the app closed, the schema missing): the worker
+        /// stops and throws it.
+        var fatal: (any Error)?
         /// Jobs whose slot was freed while their outcome is being written.
         var ending = 0
         /// Jobs whose outcome was written, ever: a fetch that began before one was may have
@@ -188,8 +191,12 @@ public final class Worker: Service, CustomStringConvertible {
         if case .failure(let error) = unregistered {
             logger.warning("Could not unregister the worker: \(error)", metadata: ["action": "stop_worker"])
         }
-        state.withLock { $0.workerID = nil }
+        let fatal = state.withLock { state in
+            state.workerID = nil
+            return state.fatal
+        }
         logger.info("Stopped worker", metadata: ["action": "stop_worker", "worker_id": "\(workerID)"])
+        if let fatal { throw fatal }
     }
 
     // MARK: Fetching
@@ -223,6 +230,12 @@ public final class Worker: Service, CustomStringConvertible {
                 failures = 0
             } catch {
                 guard !isStopping else { break }
+                if error is AppNotOpen || error is SchemaError {
+                    logger.critical("The worker stops: \(error)", metadata: ["action": "worker_failed"])
+                    state.withLock { $0.fatal = error }
+                    stop()
+                    break
+                }
                 failures += 1
                 if (error as? DatabaseError)?.sqlState == "23503" {
                     // procrastinate_jobs_worker_id_fkey: this worker's row was pruned.

@@ -140,12 +140,17 @@ struct ChaosTests {
 
         func start(_ db: PostgresConnector) {
             let task = Task {
+                var count = 0
                 while !Task.isCancelled {
+                    count += 1
+                    // One job in four on one of three locks.
+                    let job = NewJob(
+                        queue: "default", taskName: "chaos", lock: count % 4 == 0 ? "lock-\(count % 3)" : nil,
+                        arguments: #"{"milliseconds": 10}"#
+                    )
                     do {
                         // Bounded by the connector: a defer fails (or succeeds) within seconds, never hangs.
-                        let ids = try await within(.seconds(20), waitingFor: "a defer to return") {
-                            try await db.deferJobs([NewJob(queue: "default", taskName: "chaos", arguments: #"{"milliseconds": 10}"#)])
-                        }
+                        let ids = try await within(.seconds(20), waitingFor: "a defer to return") { try await db.deferJobs([job]) }
                         state.withLock { $0.acknowledged += ids }
                     } catch is DeadlineExceeded {
                         state.withLock { $0.errors.append("HUNG") }
@@ -214,7 +219,7 @@ struct ChaosTests {
                 try await db.value("SELECT count(*)::int FROM procrastinate_jobs WHERE status <> 'succeeded'", as: Int.self) == 0
             }
             try await fleet.stop()
-            // No process died: every job ran exactly once.
+            // No process died: every job ran exactly once, and no two of a lock at once.
             #expect(fleet.violations(exact: true).isEmpty, "\(fleet.violations(exact: true))\n\(fleet.logs)")
             let errors = producer.errors
             #expect(!errors.contains("HUNG"))

@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    @Test func aWorkerWhosePoolStopsStopsWithTheErrorInsteadOfLooping() async throws {
+        try await TestDatabase.withDatabase { db in
+            let connector = PostgresConnector(settings: try #require(db.settings), logger: TestDatabase.logger)
+            let app = App(connector: connector, logger: TestDatabase.logger)
+            _ = try app.task("t") { (_: NoArguments) in }
+            let worker = Worker(app: app, options: .test())
+            let running = try await connector.run { _ in
+                let running = Task { try await worker.run() }
+                try await eventually("the worker to register") { worker.workerID != nil }
+                return running
+            }
+            // The pool stopped under the running worker: nothing can heal that.
+            await #expect(throws: AppNotOpen.self) {
+                try await within(.seconds(30), waitingFor: "the worker to stop") { try await running.value }
+            }
+        }
+    }
+
     @Test func recoveryWaitsForAnUnbrokenContactOfTheThreshold() {
         let start = ContinuousClock.now
         var contact = DatabaseContact(maxGap: .seconds(2))

@@ -175,7 +175,7 @@ import Testing
             let worker = RunningWorker(Worker(app: app, options: .test(listenNotify: listenNotify)))
             try await eventually("the job to start") { journal.count("started") == 1 }
             #expect(try await app.jobManager.cancel(id: id, abort: true))
-            try await eventually("the job to be aborted", timeout: .seconds(5)) { try await app.jobManager.status(of: id) == .aborted }
+            try await eventually("the job to be aborted") { try await app.jobManager.status(of: id) == .aborted }
             try await worker.stop()
             #expect(journal.labels == ["started", "cancelled: user_request"])
         }
