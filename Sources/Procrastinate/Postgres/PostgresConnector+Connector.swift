@@ -171,20 +171,6 @@ extension PostgresConnector: Connector {
         try await execute("SELECT procrastinate_update_heartbeat_v1(\(workerID))")
     }
 
-    public func heartbeat(
-        workerID: Int64, holding held: [HeldJob], registration: WorkerRegistration, strayGrace: Duration
-    ) async throws -> HeartbeatReply {
-        let rows = try await query(
-            """
-            SELECT registered_again, lost_job_ids, released_job_ids FROM procrastinate_swift_heartbeat_v1(
-                \(workerID), \(held.map(\.id))::bigint[], \(held.map { Int32(clamping: $0.attempts) })::integer[],
-                \(registration.name), \(registration.queues)::varchar[], \(registration.taskNames)::varchar[], \(strayGrace.seconds))
-            """,
-            as: (Bool, [Int64], [Int64]).self
-        )
-        return HeartbeatReply(registeredAgain: rows[0].0, lostJobIDs: rows[0].1, releasedJobIDs: rows[0].2)
-    }
-
     public func pruneStalledWorkers(olderThan seconds: Double) async throws -> [Int64] {
         try await query("SELECT worker_id FROM procrastinate_prune_stalled_workers_v1(\(seconds))", as: Int64.self)
     }

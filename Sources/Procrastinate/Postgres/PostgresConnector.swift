@@ -21,6 +21,8 @@ public final class PostgresConnector: Sendable {
     public let queryTimeout: Duration
     /// How many ``run(isolation:_:)`` calls run the pool now (a connector owning its pool).
     private let openCount = Atomic<Int>(0)
+    /// Where workers' heartbeats go, apart from the pool.
+    let heartbeats = HeartbeatConnection()
 
     /// A connector owning a new pool for `settings`.
     public init(settings: ConnectionSettings, queryTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "procrastinate")) {
@@ -61,7 +63,9 @@ public final class PostgresConnector: Sendable {
             defer { group.cancelAll() }
             try await checkReachable(settings)
             openCount.add(1, ordering: .relaxed)
-            defer { openCount.subtract(1, ordering: .relaxed) }
+            defer {
+                if openCount.subtract(1, ordering: .relaxed).newValue == 0 { heartbeats.close() }
+            }
             return try await body(self)
         }
     }
