@@ -62,7 +62,9 @@ final class HeartbeatConnection: Sendable {
     /// Closes the connection, if any.
     func close() {
         if let open = connection.withLock({ state in defer { state = nil }; return state }) {
-            let _: EventLoopFuture<Void> = open.close()
+            // Held until closed: a connection must not go before its close completes.
+            let closed: EventLoopFuture<Void> = open.close()
+            closed.whenComplete { _ in _ = open }
         }
     }
 
