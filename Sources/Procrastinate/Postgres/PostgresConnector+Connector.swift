@@ -164,6 +164,7 @@ extension PostgresConnector: Connector {
     }
 
     public func unregisterWorker(id: Int64) async throws {
+        heartbeats.close(worker: id)
         try await execute("SELECT procrastinate_unregister_worker_v1(\(id))")
     }
 

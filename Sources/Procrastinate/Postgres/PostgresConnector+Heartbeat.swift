@@ -17,28 +17,29 @@ extension PostgresConnector {
             return HeartbeatReply(registeredAgain: rows[0].0, lostJobIDs: rows[0].1, releasedJobIDs: rows[0].2)
         }
         guard let settings else { return try await perform(operation) }
-        return try await heartbeats.run(operation, settings: settings, connector: self)
+        return try await heartbeats.run(operation, worker: workerID, settings: settings, connector: self)
     }
 }
 
-/// The connection a connector owning its pool sends heartbeats on: a worker's lease must not
-/// wait behind its own jobs' queries for a pooled connection, nor on a pool still backing off
-/// after an outage. Made on first use and again after any failure; closed with the pool.
-final class HeartbeatConnection: Sendable {
-    private let connection = Mutex<PostgresConnection?>(nil)
+/// The connections a connector owning its pool sends heartbeats on, one per worker (whose
+/// heartbeats follow each other): a worker's lease must not wait behind its own jobs' queries
+/// for a pooled connection, nor on a pool still backing off after an outage. Made on first use
+/// and again after any failure; closed when the worker unregisters, and with the pool.
+final class HeartbeatConnections: Sendable {
+    private let connections = Mutex<[Int64: PostgresConnection]>([:])
 
-    /// Runs `operation` on the connection, in a transaction, bounded by the connector's
+    /// Runs `operation` on `worker`'s connection, in a transaction, bounded by the connector's
     /// `queryTimeout`; a connection that failed or did not answer is closed and forgotten.
     func run<Result: Sendable>(
-        _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result, settings: ConnectionSettings,
-        connector: PostgresConnector
+        _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result, worker: Int64,
+        settings: ConnectionSettings, connector: PostgresConnector
     ) async throws -> Result {
         try connector.checkOpen()
         let (logger, timeout, endpoint) = (connector.logger, connector.queryTimeout, connector.endpoint)
         do {
             return try await withThrowingTaskGroup(of: Result?.self) { group in
                 group.addTask {
-                    let connection = try await self.current(settings: settings, logger: logger, timeout: timeout)
+                    let connection = try await self.connection(of: worker, settings: settings, logger: logger, timeout: timeout)
                     return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
                 }
                 group.addTask {
@@ -48,32 +49,48 @@ final class HeartbeatConnection: Sendable {
                 defer { group.cancelAll() }
                 guard let result = try await group.next() ?? nil else {
                     // Closing fails whatever waits on the connection, so that the group can end.
-                    close()
+                    close(worker: worker)
                     throw DatabaseError.noAnswer(endpoint: endpoint, within: timeout)
                 }
                 return result
             }
         } catch {
-            close()
+            close(worker: worker)
             throw connector.describe(error)
         }
     }
 
-    /// Closes the connection, if any.
-    func close() {
-        if let open = connection.withLock({ state in defer { state = nil }; return state }) {
-            // Held until closed: a connection must not go before its close completes.
-            let closed: EventLoopFuture<Void> = open.close()
-            closed.whenComplete { _ in _ = open }
+    /// Closes `worker`'s connection (every connection when nil).
+    func close(worker: Int64? = nil) {
+        let closing = connections.withLock { connections in
+            guard let worker else {
+                defer { connections = [:] }
+                return Array(connections.values)
+            }
+            return connections.removeValue(forKey: worker).map { [$0] } ?? []
         }
+        closing.forEach(Self.close)
     }
 
-    private func current(settings: ConnectionSettings, logger: Logger, timeout: Duration) async throws -> PostgresConnection {
-        if let open = connection.withLock({ $0 }), !open.isClosed { return open }
+    /// Closes `connection`, held until its close completed (it must not go before).
+    private static func close(_ connection: PostgresConnection) {
+        let closed: EventLoopFuture<Void> = connection.close()
+        closed.whenComplete { _ in _ = connection }
+    }
+
+    private func connection(
+        of worker: Int64, settings: ConnectionSettings, logger: Logger, timeout: Duration
+    ) async throws -> PostgresConnection {
+        if let open = connections.withLock({ $0[worker] }), !open.isClosed { return open }
+        close(worker: worker)
         var configuration = try settings.connectionConfiguration()
         configuration.options.connectTimeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
         let made = try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 1_000...Int.max), logger: logger)
-        connection.withLock { $0 = made }
+        let replaced = connections.withLock { connections in
+            defer { connections[worker] = made }
+            return connections[worker]
+        }
+        if let replaced { Self.close(replaced) }
         return made
     }
 }

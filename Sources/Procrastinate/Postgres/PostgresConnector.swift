@@ -22,7 +22,7 @@ public final class PostgresConnector: Sendable {
     /// How many ``run(isolation:_:)`` calls run the pool now (a connector owning its pool).
     private let openCount = Atomic<Int>(0)
     /// Where workers' heartbeats go, apart from the pool.
-    let heartbeats = HeartbeatConnection()
+    let heartbeats = HeartbeatConnections()
 
     /// A connector owning a new pool for `settings`.
     public init(settings: ConnectionSettings, queryTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "procrastinate")) {
