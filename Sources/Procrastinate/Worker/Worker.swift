@@ -389,8 +389,10 @@ public final class Worker: Service, CustomStringConvertible {
     /// After fetching stopped: running jobs finish, aborted when the graceful timeout passes
     /// or at once when the worker was cancelled. The group then waits for them to end.
     private func finishRunningJobs() async {
+        // However the worker ends (stopped, cancelled, or a one-shot worker out of jobs), its
+        // shutdown is bounded: outcomes that keep failing are given up.
+        outcomes.stopping()
         if Task.isCancelled {
-            outcomes.stopping()
             abortRunningJobs(.shutdown)
         } else if let timeout = options.shutdownGracefulTimeout, isStopping {
             let deadline = ContinuousClock.now + timeout
