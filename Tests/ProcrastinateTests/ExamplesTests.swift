@@ -31,7 +31,7 @@ import Testing
 
     @Test func periodicFromTheCrontabFile() async throws {
         try await TestDatabase.withDatabase { db in
-            let output = try await run("Periodic", ["--seconds", "3", "--crontabs", Repository.crontabs], in: db).lines
+            let output = try await run("Periodic", ["--seconds", "8", "--crontabs", Repository.crontabs], in: db).lines
             #expect(output.contains("example.heartbeat: every 10 seconds [UTC]"))
             #expect(output.contains("example.office_digest: every 15 minutes past hours 9 through 17 on Monday through Friday [Europe/Paris]"))
             // The latest missed tick of each schedule is caught up at start.
