@@ -2,7 +2,7 @@
 //
 //   swift run -c release CronBenchmark [path/to/cases.jsonl] [--only WORKLOAD]
 //
-// The expressions are those of the croniter test vectors (`../shared/cron-cases/cases.jsonl`
+// The expressions are those of the croniter test vectors (`Tests/Fixtures/cron-cases/cases.jsonl`
 // by default, or CRON_CASES), plus a set of typical 5-field schedules.
 import Cron
 import Foundation
@@ -27,7 +27,8 @@ enum CronBenchmark {
             only = arguments[flag + 1]
             arguments.removeSubrange(flag...flag + 1)
         }
-        let path = arguments.first ?? ProcessInfo.processInfo.environment["CRON_CASES"] ?? "../shared/cron-cases/cases.jsonl"
+        let path = arguments.first ?? ProcessInfo.processInfo.environment["CRON_CASES"]
+            ?? URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Tests/Fixtures/cron-cases/cases.jsonl").path()
         let cases = try loadCases(path)
         let utcCases = cases.filter { $0.zone == CronSchedule.utc }
         let zonedCases = cases.filter { $0.zone != CronSchedule.utc }

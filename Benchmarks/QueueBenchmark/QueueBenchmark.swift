@@ -1,4 +1,4 @@
-// The queue benchmark of `../shared/bench/README.md`: defer, work, NOTIFY latency and locks,
+// The queue benchmark of `Benchmarks/workloads.md`: defer, work, NOTIFY latency and locks,
 // plus our own `locks_backlog` and `work_c100`, and raw SQL references. Prints one JSON report.
 //
 //   BENCH_DSN=postgresql://… [BENCH_N=10000] [BENCH_RUNS=3] [BENCH_ONLY=work_c10] swift run -c release QueueBenchmark

@@ -6,7 +6,7 @@ import Testing
 /// Every case of the croniter vectors, with mismatches reported by tag.
 ///
 /// The only differences allowed are the deliberate ones of the decisions in
-/// `../shared/reference/cron.md`, each whitelisted here by tag or expression with its reason.
+/// `Tests/Fixtures/cron-reference.md`, each whitelisted here by tag or expression with its reason.
 @Suite struct CronVectorTests {
     /// Tags where we may return dates after croniter gave up (and only there), and why.
     static let whitelist: [String: String] = [
@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func theVectorsAreThere() {
-        #expect(CronVector.all.count > 4000, "../shared/cron-cases/cases.jsonl not found beside the repository (set CRON_CASES)")
+        #expect(CronVector.all.count > 4000, "Tests/Fixtures/cron-cases/cases.jsonl not found (or set CRON_CASES)")
     }
 
     @Test(arguments: CronSchedule.DSTPolicy.allCases)

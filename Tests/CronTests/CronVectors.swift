@@ -3,7 +3,8 @@ import Testing
 
 @testable import Cron
 
-/// The croniter 7.0.0 test vectors of `../shared/cron-cases/cases.jsonl`.
+/// The croniter 7.0.0 test vectors of `Tests/Fixtures/cron-cases/cases.jsonl` (how they were
+/// made: the README beside them).
 struct CronVector: Decodable, Sendable {
     struct Options: Decodable, Sendable {
         var day_or: Bool?
@@ -33,10 +34,10 @@ struct CronVector: Decodable, Sendable {
         )
     }
 
-    /// Every vector; the file is found beside the repository (CRON_CASES overrides).
+    /// Every vector, from the repository's copy (CRON_CASES overrides).
     static let all: [CronVector] = {
         let path = ProcessInfo.processInfo.environment["CRON_CASES"]
-            ?? URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../shared/cron-cases/cases.jsonl").path()
+            ?? URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../Fixtures/cron-cases/cases.jsonl").path()
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         let decoder = JSONDecoder()
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(CronVector.self, from: Data($0)) }
