@@ -5,9 +5,6 @@ extension PostgresConnector: Connector {
     // MARK: Deferring
 
     public func deferJobs(_ jobs: [NewJob]) async throws -> [Int64] {
-        for job in jobs {
-            try InvalidQueueName.check(job.queue)
-        }
         let (logger, endpoint) = (logger, endpoint)
         return try await perform { connection in
             try await Self.deferJobs(jobs, on: connection, logger: logger, endpoint: endpoint)

@@ -29,6 +29,10 @@ public final class Worker: Service, CustomStringConvertible {
     public let options: WorkerOptions
     let logger: Logger
     let metrics: WorkerMetrics
+    /// What this worker claims, as recorded in the database: its app's tasks when it was made
+    /// (with the built-in ones), or every task with `claimUnknownTasks`. Made once, not at every
+    /// claim.
+    private let registration: WorkerRegistration
     /// Writes finished jobs' outcomes, in batches.
     let outcomes: OutcomeWriter
     /// How many job bodies run now.
@@ -86,6 +90,10 @@ public final class Worker: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(options.name)"
         self.logger = logger
         self.metrics = WorkerMetrics()
+        self.registration = WorkerRegistration(
+            name: options.name, queues: options.queues,
+            taskNames: options.claimUnknownTasks ? nil : app.taskNames + BuiltinTasks.names
+        )
         // Heartbeats answer every interval (plus their round trip): answers further apart mean
         // the database was out of reach in between.
         self.state = Mutex(State(contact: DatabaseContact(maxGap: max(options.updateHeartbeatInterval * 2, .seconds(1)))))
@@ -132,15 +140,8 @@ public final class Worker: Service, CustomStringConvertible {
 
     private var isStopping: Bool { state.withLock { $0.stopRequested } }
 
-    /// What this worker claims, as recorded in the database.
-    private var registration: WorkerRegistration {
-        WorkerRegistration(name: options.name, queues: options.queues, taskNames: claimedTaskNames)
-    }
-
     /// The tasks whose jobs this worker claims (nil: every task).
-    private var claimedTaskNames: [String]? {
-        options.claimUnknownTasks ? nil : app.taskNames + BuiltinTasks.names
-    }
+    private var claimedTaskNames: [String]? { registration.taskNames }
 
     private func work() async throws {
         let connector = app.connector
