@@ -35,24 +35,11 @@ final class HeartbeatConnections: Sendable {
         settings: ConnectionSettings, connector: PostgresConnector
     ) async throws -> Result {
         try connector.checkOpen()
-        let (logger, timeout, endpoint) = (connector.logger, connector.queryTimeout, connector.endpoint)
+        let (logger, timeout) = (connector.logger, connector.queryTimeout)
         do {
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask {
-                    let connection = try await self.connection(of: worker, settings: settings, logger: logger, timeout: timeout)
-                    return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let result = try await group.next() ?? nil else {
-                    // Closing fails whatever waits on the connection, so that the group can end.
-                    close(worker: worker)
-                    throw DatabaseError.noAnswer(endpoint: endpoint, within: timeout)
-                }
-                return result
+            return try await PostgresConnector.bounded(within: timeout, endpoint: connector.endpoint, onTimeout: { self.close(worker: worker) }) {
+                let connection = try await self.connection(of: worker, settings: settings, logger: logger, timeout: timeout)
+                return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
             }
         } catch {
             close(worker: worker)

@@ -70,25 +70,8 @@ extension PostgresConnector {
     /// is closed.
     fileprivate func checkAnswers(_ connection: PostgresConnection, within timeout: Duration) async throws {
         let logger = logger
-        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await connection.query("SELECT 1", logger: logger)
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return false
-            }
-            defer { group.cancelAll() }
-            let answered = try await group.next() ?? false
-            if !answered {
-                // Closing fails the query, so that the group can end.
-                let _: EventLoopFuture<Void> = connection.close()
-            }
-            return answered
-        }
-        guard answered else {
-            throw DatabaseError.noAnswer(endpoint: endpoint, within: timeout)
+        try await Self.bounded(within: timeout, endpoint: endpoint, onTimeout: { let _: EventLoopFuture<Void> = connection.close() }) {
+            _ = try await connection.query("SELECT 1", logger: logger).collect()
         }
     }
 }

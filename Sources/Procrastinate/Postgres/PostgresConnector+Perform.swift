@@ -18,21 +18,35 @@ extension PostgresConnector {
     ) async throws -> Result {
         try checkOpen()
         let leased = LeasedConnection()
-        let (client, logger, timeout, endpoint) = (client, logger, queryTimeout, endpoint)
-        let outcome = FirstOutcome<Result>()
+        let (client, logger) = (client, logger)
         do {
-            return try await withTaskCancellationHandler {
+            return try await Self.bounded(within: queryTimeout, endpoint: endpoint, onTimeout: leased.close) {
+                try await client.withConnection { connection in
+                    leased.set(connection)
+                    return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
+                }
+            }
+        } catch {
+            throw describe(error)
+        }
+    }
+
+    /// Runs `operation` in a task of its own and returns its result, or after `timeout` calls
+    /// `onTimeout` (which closes the connection it uses) and throws ``DatabaseError`` "no
+    /// answer", without waiting for the operation to notice: PostgresNIO may never complete a
+    /// query on a connection whose server went silent. Cancelling the caller cancels the
+    /// operation.
+    static func bounded<Result: Sendable>(
+        within timeout: Duration, endpoint: String, onTimeout: @escaping @Sendable () -> Void,
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let outcome = FirstOutcome<Result>()
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 outcome.start(continuation)
                 let work = Task {
                     do {
-                        let value = try await client.withConnection { connection in
-                            leased.set(connection)
-                            return try await connection.withTransaction(logger: logger) { connection in
-                                try await operation(connection)
-                            }
-                        }
-                        outcome.resume(with: .success(value))
+                        outcome.resume(with: .success(try await operation()))
                     } catch {
                         outcome.resume(with: .failure(error))
                     }
@@ -41,7 +55,7 @@ extension PostgresConnector {
                     try? await Task.sleep(for: timeout)
                     guard !Task.isCancelled, outcome.resume(with: .failure(DatabaseError.noAnswer(endpoint: endpoint, within: timeout)))
                     else { return }
-                    leased.close()
+                    onTimeout()
                     work.cancel()
                 }
                 outcome.onResume { [timer, work] cancelled in
@@ -49,11 +63,8 @@ extension PostgresConnector {
                     if cancelled { work.cancel() }
                 }
             }
-            } onCancel: {
-                outcome.resume(with: .failure(CancellationError()), cancelled: true)
-            }
-        } catch {
-            throw describe(error)
+        } onCancel: {
+            outcome.resume(with: .failure(CancellationError()), cancelled: true)
         }
     }
 }
