@@ -946,6 +946,26 @@ BEGIN
 END;
 $$;
 
+-- The waiting jobs scheduled for later, by time.
+CREATE INDEX IF NOT EXISTS procrastinate_swift_jobs_scheduled_idx ON procrastinate_jobs (scheduled_at)
+    WHERE status = 'todo' AND scheduled_at IS NOT NULL;
+
+-- Seconds from now until the earliest waiting job scheduled in the future of the given queues
+-- and tasks (NULL: any), or NULL when there is none.
+CREATE FUNCTION procrastinate_swift_next_scheduled_job_v1(
+    target_queue_names character varying[],
+    target_task_names character varying[]
+) RETURNS double precision LANGUAGE sql STABLE AS $$
+    SELECT extract(epoch FROM job.scheduled_at - now())::double precision
+    FROM procrastinate_jobs AS job
+    WHERE job.status = 'todo' AND job.scheduled_at IS NOT NULL AND job.scheduled_at > now()
+      AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+    ORDER BY job.scheduled_at
+    LIMIT 1
+$$;
+
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_01_pre_add_swift_batched_fetch_and_finish');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_02_pre_add_swift_finish_and_fetch');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_03_pre_add_swift_worker_leases');
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_04_pre_add_swift_next_scheduled_job');

@@ -24,6 +24,8 @@ final class StubConnector: Connector {
     /// How many outcomes were `succeeded`.
     var succeeded: Int { state.withLock { $0.succeeded } }
 
+    func nextScheduledJob(queues: [String]?, taskNames: [String]?) async throws -> Duration? { nil }
+
     func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job] {
         let range = state.withLock { state in
             defer { state.next = min(state.next + limit, jobs.count) }

@@ -1,9 +1,11 @@
+import Foundation
+
 /// Why a cron expression was rejected, and where.
 ///
 /// ```
 /// day-of-week: '5#6' at column 9: the nth weekday must be 1 to 5
 /// ```
-public struct CronParseError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct CronParseError: LocalizedError, Hashable, Sendable, CustomStringConvertible {
     /// croniter's exception class for the same input, so that Python-facing tools can tell
     /// the same story.
     public enum Kind: String, Sendable, Hashable {
@@ -25,6 +27,9 @@ public struct CronParseError: Error, Hashable, Sendable, CustomStringConvertible
     public var column: Int
     /// What is wrong, as a sentence.
     public var reason: String
+
+    /// The ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         let place = field.map { "\($0): " } ?? ""

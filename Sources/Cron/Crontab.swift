@@ -38,15 +38,22 @@ public enum Crontab {
     /// The entries of every `*.crontab` file of `directory` (in name order), or every mistake
     /// found in any of them, including `(task, --id)` pairs declared twice.
     public static func load(directory: URL) throws(CrontabErrors) -> [CrontabEntry] {
+        let (entries, errors) = read(directory: directory)
+        guard errors.isEmpty else { throw CrontabErrors(errors: errors) }
+        return entries
+    }
+
+    /// Every well-formed entry of the `*.crontab` files of `directory` (in name order), and
+    /// every mistake of every file: callers that check more (task names, arguments) report
+    /// their findings with these in one pass.
+    public static func read(directory: URL) -> (entries: [CrontabEntry], errors: [CrontabError]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
                 .filter { $0.hasSuffix(".crontab") }
                 .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         } catch {
-            throw CrontabErrors(errors: [CrontabError(
-                location: CrontabLocation(file: directory.path, line: 0, column: 0), message: "cannot read the directory"
-            )])
+            return ([], [CrontabError(location: CrontabLocation(file: directory.path, line: 0, column: 0), message: unreadable(directory))])
         }
         var files: [(name: String, text: String)] = []
         var errors: [CrontabError] = []
@@ -58,21 +65,40 @@ public enum Crontab {
             }
             files.append((url.path, text))
         }
-        return try merge(files: files, initialErrors: errors)
+        let read = read(files: files)
+        return (read.entries, errors + read.errors)
+    }
+
+    /// Why `directory` cannot be listed, in words.
+    private static func unreadable(_ directory: URL) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+            return "no such directory"
+        }
+        return isDirectory.boolValue ? "cannot read the directory (permission denied?)" : "not a directory"
     }
 
     /// Parses several files as one set: the entries, or every mistake of every file.
-    public static func merge(files: [(name: String, text: String)], initialErrors: [CrontabError] = []) throws(CrontabErrors) -> [CrontabEntry] {
-        var errors = initialErrors
-        var entries: [CrontabEntry] = []
+    public static func merge(files: [(name: String, text: String)]) throws(CrontabErrors) -> [CrontabEntry] {
+        let (entries, errors) = read(files: files)
+        guard errors.isEmpty else { throw CrontabErrors(errors: errors) }
+        return entries
+    }
+
+    /// Parses several files as one set: the well-formed entries that are not duplicates, and
+    /// every mistake of every file.
+    public static func read(files: [(name: String, text: String)]) -> (entries: [CrontabEntry], errors: [CrontabError]) {
+        var errors: [CrontabError] = []
+        var parsed: [CrontabEntry] = []
         for file in files {
             switch parse(file.text, file: file.name) {
-            case .success(let parsed): entries += parsed
+            case .success(let entries): parsed += entries
             case .failure(let failure): errors += failure.errors
             }
         }
         var seen: [String: CrontabLocation] = [:]
-        for entry in entries {
+        var entries: [CrontabEntry] = []
+        for entry in parsed {
             let key = "\(entry.taskName)\u{0}\(entry.periodicID)"
             if let first = seen[key] {
                 errors.append(CrontabError(
@@ -81,10 +107,10 @@ public enum Crontab {
                 ))
             } else {
                 seen[key] = entry.location
+                entries.append(entry)
             }
         }
-        guard errors.isEmpty else { throw CrontabErrors(errors: errors) }
-        return entries
+        return (entries, errors.sorted())
     }
 
     /// The assignments in force while reading a file.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where something is in a crontab file.
 public struct CrontabLocation: Sendable, Hashable, CustomStringConvertible {
     /// The file's name (as given to the parser).
@@ -14,7 +16,8 @@ public struct CrontabLocation: Sendable, Hashable, CustomStringConvertible {
         self.column = column
     }
 
-    public var description: String { "\(file):\(line):\(column)" }
+    /// `file:line:column`, or the file alone for a mistake about a whole file or folder.
+    public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
 }
 
 /// One periodic task declared by a crontab line: what `app.periodic(...)` would declare.
@@ -40,7 +43,7 @@ public struct CrontabEntry: Sendable, Hashable {
 }
 
 /// A mistake in a crontab file.
-public struct CrontabError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct CrontabError: LocalizedError, Sendable, Hashable, CustomStringConvertible, Comparable {
     /// Where it is.
     public var location: CrontabLocation
     /// What is wrong.
@@ -53,10 +56,18 @@ public struct CrontabError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(location): \(message)" }
+
+    /// In file, line and column order.
+    public static func < (lhs: CrontabError, rhs: CrontabError) -> Bool {
+        (lhs.location.file, lhs.location.line, lhs.location.column) < (rhs.location.file, rhs.location.line, rhs.location.column)
+    }
+
+    /// The ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }
 
 /// Every mistake found in a set of crontab files; nothing of them was loaded.
-public struct CrontabErrors: Error, Sendable, Hashable, CustomStringConvertible {
+public struct CrontabErrors: LocalizedError, Sendable, Hashable, CustomStringConvertible {
     /// The mistakes, in file and line order.
     public var errors: [CrontabError]
 
@@ -66,4 +77,7 @@ public struct CrontabErrors: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     public var description: String { errors.map(\.description).joined(separator: "\n") }
+
+    /// The ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
 }

@@ -1,6 +1,6 @@
 // Writes a Swift source file holding the project's SQL files as string literals.
 //
-// Usage: EmbedSQL OUTPUT MIGRATIONS_DIRECTORY SCHEMA_FILE [MIGRATION_FILE ...]
+// Usage: EmbedSQL OUTPUT SCHEMA_FILE [MIGRATION_FILE ...]
 import Foundation
 
 /// Renders `text` as a Swift string literal.
@@ -26,14 +26,13 @@ func literal(_ text: String) -> String {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: EmbedSQL OUTPUT MIGRATIONS_DIRECTORY SCHEMA_FILE [MIGRATION_FILE ...]\n".utf8))
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: EmbedSQL OUTPUT SCHEMA_FILE [MIGRATION_FILE ...]\n".utf8))
     exit(2)
 }
 let output = URL(filePath: arguments[arguments.startIndex])
-let migrationsDirectory = arguments[arguments.startIndex + 1]
-let schemaFile = URL(filePath: arguments[arguments.startIndex + 2])
-let migrationFiles = arguments.dropFirst(3).map { URL(filePath: $0) }
+let schemaFile = URL(filePath: arguments[arguments.startIndex + 1])
+let migrationFiles = arguments.dropFirst(2).map { URL(filePath: $0) }
 
 do {
     var source = """
@@ -42,9 +41,6 @@ do {
         enum EmbeddedSQL {
             /// The contents of sql/schema.sql.
             static let schema = \(literal(try String(contentsOf: schemaFile, encoding: .utf8)))
-
-            /// Where sql/migrations/ was when this binary was built.
-            static let migrationsDirectory = \(literal(migrationsDirectory))
 
             /// The files of sql/migrations/, in name order.
             static let migrations: [(name: String, sql: String)] = [

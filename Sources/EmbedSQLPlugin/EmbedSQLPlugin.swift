@@ -18,7 +18,7 @@ struct EmbedSQLPlugin: BuildToolPlugin {
             .buildCommand(
                 displayName: "Embedding sql/ into \(target.name)",
                 executable: try context.tool(named: "EmbedSQL").url,
-                arguments: [output.path(), migrationsDirectory.path(), schema.path()] + migrations.map { $0.path() },
+                arguments: [output.path(), schema.path()] + migrations.map { $0.path() },
                 inputFiles: [schema] + migrations,
                 outputFiles: [output]
             )

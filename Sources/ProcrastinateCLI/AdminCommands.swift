@@ -63,22 +63,26 @@ struct JobReport: Encodable {
 
 /// `procrastinate jobs …`: list, show, cancel, abort and retry jobs.
 struct JobsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "jobs",
-        abstract: "List, show, cancel, abort and retry jobs.",
-        subcommands: [List.self, Show.self, Cancel.self, Abort.self, Retry.self]
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "jobs",
+            abstract: "List, show, cancel, abort and retry jobs.",
+            subcommands: [List.self, Show.self, Cancel.self, Abort.self, Retry.self]
+        )
+    }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "List jobs, by id.",
-            discussion: "Example:\n  procrastinate jobs list --status failed --queue emails --json"
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "List jobs, by id.",
+                discussion: examples("jobs list --status failed --queue emails --json")
+            )
+        }
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Option(help: "Only this queue.") var queue: String?
         @Option(help: "Only this task.") var task: String?
-        @Option(help: "Only this status (todo, doing, succeeded, failed, cancelled, aborted).") var status: JobStatus?
+        @Option(help: "Only this status.") var status: JobStatus?
         @Option(help: "Only this lock.") var lock: String?
         @Option(help: "Only this queueing lock.") var queueingLock: String?
         @Option(help: "Only jobs of this worker.") var worker: Int64?
@@ -96,7 +100,9 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one job.", discussion: "Example:\n  procrastinate jobs show 42")
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: "Show one job.", discussion: examples("jobs show 42"))
+        }
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The job's id.") var id: Int64
@@ -110,10 +116,12 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Cancel a waiting job; exit status 1 when it is not waiting.",
-            discussion: "Example:\n  procrastinate jobs cancel 42 --delete"
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Cancel a waiting job; exit status 1 when it is not waiting.",
+                discussion: examples("jobs cancel 42 --delete")
+            )
+        }
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var id: Int64
         @Flag(help: "Delete the job instead of keeping it as cancelled.") var delete = false
@@ -129,10 +137,12 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     struct Abort: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Abort a running job (or cancel a waiting one); exit status 1 when it has ended.",
-            discussion: "Example:\n  procrastinate jobs abort 42"
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Abort a running job (or cancel a waiting one); exit status 1 when it has ended.",
+                discussion: examples("jobs abort 42")
+            )
+        }
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var id: Int64
 
@@ -147,10 +157,12 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Put a failed (or running) job back in the queue.",
-            discussion: "Example:\n  procrastinate jobs retry 42 --queue slow --priority -1"
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Put a failed (or running) job back in the queue.",
+                discussion: examples("jobs retry 42 --queue slow --priority -1")
+            )
+        }
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var id: Int64
         @Option(help: "Not before this ISO 8601 time (default: now).") var at: String?
@@ -212,36 +224,44 @@ struct CountOptions: ParsableArguments {
 
 /// `procrastinate queues`.
 struct QueuesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "queues", abstract: "Job counts per queue and status.", discussion: "Example:\n  procrastinate queues --json"
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "queues", abstract: "Job counts per queue and status.", discussion: examples("queues --json")
+        )
+    }
     @OptionGroup var options: CountOptions
     func run() async throws { try await options.run(.queue) }
 }
 
 /// `procrastinate tasks`.
 struct TasksCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "tasks", abstract: "Job counts per task and status.", discussion: "Example:\n  procrastinate tasks --status failed"
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "tasks", abstract: "Job counts per task and status.", discussion: examples("tasks --status failed")
+        )
+    }
     @OptionGroup var options: CountOptions
     func run() async throws { try await options.run(.task) }
 }
 
 /// `procrastinate locks`.
 struct LocksCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "locks", abstract: "Job counts per lock and status.", discussion: "Example:\n  procrastinate locks --queue emails"
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "locks", abstract: "Job counts per lock and status.", discussion: examples("locks --queue emails")
+        )
+    }
     @OptionGroup var options: CountOptions
     func run() async throws { try await options.run(.lock) }
 }
 
 /// `procrastinate workers`.
 struct WorkersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "workers", abstract: "The registered workers and their last heartbeats.", discussion: "Example:\n  procrastinate workers --json"
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "workers", abstract: "The registered workers and their last heartbeats.", discussion: examples("workers --json")
+        )
+    }
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
 

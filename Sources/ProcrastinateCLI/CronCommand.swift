@@ -4,11 +4,13 @@ import Foundation
 
 /// `procrastinate cron`: inspect cron expressions.
 struct CronCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cron",
-        abstract: "Inspect cron expressions (croniter's language, UTC by default).",
-        subcommands: [Next.self, Previous.self, Check.self, Describe.self]
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "cron",
+            abstract: "Inspect cron expressions (croniter's language, UTC by default).",
+            subcommands: [Next.self, Previous.self, Check.self, Describe.self]
+        )
+    }
 
     /// The options `next` and `previous` share.
     struct ScheduleOptions: ParsableArguments {
@@ -24,7 +26,7 @@ struct CronCommand: ParsableCommand {
         @Option(help: "IANA time zone of the schedule, e.g. Europe/Paris.")
         var tz = "UTC"
 
-        @Option(help: "Fold policy when clocks go back: once (default) or croniter (both passes).")
+        @Option(help: "Fold policy when clocks go back: once runs an hour's times once, croniter in both passes (default: once).")
         var dst: CronSchedule.DSTPolicy = .once
 
         @Option(help: "Key that H hashes (croniter's hash_id).")
@@ -68,14 +70,12 @@ struct CronCommand: ParsableCommand {
     }
 
     struct Next: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Print the next fire times.",
-            discussion: """
-                Examples:
-                  procrastinate cron next '30 2 * * *' --tz America/New_York --from 2024-03-09T00:00:00 --count 3
-                  procrastinate cron next '* * * * * */10' --json
-                """
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Print the next fire times.",
+                discussion: examples("cron next '30 2 * * *' --tz America/New_York --from 2024-03-09T00:00:00 --count 3", "cron next '* * * * * */10' --json")
+            )
+        }
         @OptionGroup var options: ScheduleOptions
 
         func run() throws {
@@ -86,13 +86,12 @@ struct CronCommand: ParsableCommand {
     }
 
     struct Previous: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Print the previous fire times, latest first.",
-            discussion: """
-                Example:
-                  procrastinate cron previous '0 9 * * mon-fri' --tz Europe/Paris --count 3
-                """
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Print the previous fire times, latest first.",
+                discussion: examples("cron previous '0 9 * * mon-fri' --tz Europe/Paris --count 3")
+            )
+        }
         @OptionGroup var options: ScheduleOptions
 
         func run() throws {
@@ -103,15 +102,16 @@ struct CronCommand: ParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Validate an expression and show the surprises croniter's language allows.",
-            discussion: """
-                Exit status 1 with the error when the expression is invalid; warnings do not fail.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Validate an expression and show the surprises croniter's language allows.",
+                discussion: """
+                    Exit status 1 with the error when the expression is invalid; warnings do not fail.
 
-                Example:
-                  procrastinate cron check '0 0 1 * */2'
-                """
-        )
+                    \(examples("cron check '0 0 1 * */2'"))
+                    """
+            )
+        }
         @Argument(help: "The cron expression.") var expression: String
 
         func run() throws {
@@ -122,13 +122,12 @@ struct CronCommand: ParsableCommand {
     }
 
     struct Describe: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Say in English what an expression means.",
-            discussion: """
-                Example:
-                  procrastinate cron describe '30 2 * * 5L'     # at 02:30 on the last Friday of every month
-                """
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Say in English what an expression means.",
+                discussion: examples("cron describe '30 2 * * 5L'")
+            )
+        }
         @Argument(help: "The cron expression.") var expression: String
 
         func run() throws {

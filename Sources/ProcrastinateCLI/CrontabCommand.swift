@@ -4,20 +4,21 @@ import Foundation
 
 /// `procrastinate crontab`: validate and preview a folder of crontab files.
 struct CrontabCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "crontab",
-        abstract: "Validate and preview crontabs/*.crontab files.",
-        subcommands: [Check.self, Next.self]
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "crontab",
+            abstract: "Validate and preview crontabs/*.crontab files.",
+            subcommands: [Check.self, Next.self]
+        )
+    }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Validate every *.crontab file of a folder; exit status 1 listing every mistake.",
-            discussion: """
-                Example:
-                  procrastinate crontab check crontabs/
-                """
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Validate every *.crontab file of a folder; exit status 1 listing every mistake.",
+                discussion: examples("crontab check crontabs/")
+            )
+        }
         @Argument(help: "The folder holding *.crontab files.") var directory: String
 
         func run() throws {
@@ -33,13 +34,12 @@ struct CrontabCommand: ParsableCommand {
     }
 
     struct Next: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Print the next fire times of every entry.",
-            discussion: """
-                Example:
-                  procrastinate crontab next crontabs/ --count 3 --from 2024-03-09T00:00:00Z
-                """
-        )
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: "Print the next fire times of every entry.",
+                discussion: examples("crontab next crontabs/ --count 3 --from 2024-03-09T00:00:00Z")
+            )
+        }
         @Argument(help: "The folder holding *.crontab files.") var directory: String
         @Option(name: [.short, .customLong("count")], help: "How many fire times per entry.") var count = 3
         @Option(help: "Start from this time (ISO 8601; without an offset, UTC). Default: now.") var from: String?

@@ -4,18 +4,18 @@ import Procrastinate
 
 /// `procrastinate defer TASK [JSON_ARGS]`: create a job for a worker.
 struct DeferCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "defer",
-        abstract: "Create a job from the given task, to be executed by a worker.",
-        discussion: """
-            Exit status 1 when the queueing lock is taken, unless --ignore-already-enqueued. Options \
-            also come from PROCRASTINATE_DEFER_<OPTION> (PROCRASTINATE_DEFER_QUEUE, …).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "defer",
+            abstract: "Create a job from the given task, to be executed by a worker.",
+            discussion: """
+                Exit status 1 when the queueing lock is taken, unless --ignore-already-enqueued. Options \
+                also come from PROCRASTINATE_DEFER_<OPTION> (PROCRASTINATE_DEFER_QUEUE, …).
 
-            Examples:
-              procrastinate defer sum '{"a": 3, "b": 5}'
-              procrastinate defer send_email '{"to": "a@b.c"}' --queue emails --in 60 --unknown
-            """
-    )
+                \(examples(#"defer sum '{"a": 3, "b": 5}'"#, #"defer send_email '{"to": "a@b.c"}' --queue emails --in 60 --unknown"#))
+                """
+        )
+    }
 
     @OptionGroup var global: GlobalOptions
 

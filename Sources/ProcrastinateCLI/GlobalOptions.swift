@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Procrastinate
+import Synchronization
 
 /// Options every command takes: which database, how much to log.
 public struct GlobalOptions: ParsableArguments {
@@ -31,7 +32,7 @@ public struct GlobalOptions: ParsableArguments {
     public var databaseURL: String?
 
     /// Least severe log level shown (on standard error).
-    @Option(name: .customLong("log-level"), help: "debug, info, warning, error or critical (PROCRASTINATE_LOG_LEVEL).")
+    @Option(name: .customLong("log-level"), help: "Least severe level logged (default: PROCRASTINATE_LOG_LEVEL, else warning).")
     public var logLevel: LogLevel?
 
     /// How log lines look.
@@ -40,34 +41,50 @@ public struct GlobalOptions: ParsableArguments {
     }
 
     /// Log lines as text or JSON.
-    @Option(name: .customLong("log-format"), help: "text or json (PROCRASTINATE_LOG_FORMAT).")
+    @Option(name: .customLong("log-format"), help: "Log lines as text or JSON (default: PROCRASTINATE_LOG_FORMAT, else text).")
     public var logFormat: LogFormat?
 
     public init() {}
 
     /// The logger commands log into, at the chosen level, on standard error.
+    ///
+    /// In a real run (``ProcrastinateCommand/main(arguments:commands:app:)``) the choice also
+    /// becomes the process's logging system, once, so that the loggers an application makes
+    /// itself (`Logger(label: "my-service")`) follow `--log-level` and `--log-format` too.
     func makeLogger(environment: [String: String]) -> Logger {
-        let level = logLevel ?? environment["PROCRASTINATE_LOG_LEVEL"].flatMap { LogLevel(rawValue: $0.lowercased()) } ?? .warning
+        let level = (logLevel ?? environment["PROCRASTINATE_LOG_LEVEL"].flatMap { LogLevel(rawValue: $0.lowercased()) } ?? .warning).level
         let format = logFormat ?? environment["PROCRASTINATE_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0.lowercased()) } ?? .text
-        var logger = Logger(label: "procrastinate") { label -> any LogHandler in
-            format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        let makeHandler = { @Sendable (label: String) -> any LogHandler in
+            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
         }
-        logger.logLevel = level.level
+        if Invocation.current.bootstrapsLogging {
+            LoggingChoice.bootstrapOnce(makeHandler)
+        }
+        var logger = Logger(label: "procrastinate", factory: makeHandler)
+        logger.logLevel = level
         return logger
     }
 
     /// Runs `body` with an app on the chosen database, its connector open: the application's
-    /// (see ``ProcrastinateCommand/main(arguments:app:)``), or else one with the built-in
-    /// tasks only.
-    func withApp<Result: Sendable>(
+    /// (see ``ProcrastinateCommand/main(arguments:commands:app:)``), or else one with the
+    /// built-in tasks only.
+    public func withApp<Result: Sendable>(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         _ body: (App) async throws -> Result
     ) async throws -> Result {
+        let app = try makeApp(environment: environment)
+        return try await app.run { try await body(app) }
+    }
+
+    /// The app on the chosen database, not open: the application's, or one with the built-in
+    /// tasks only.
+    func makeApp(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> App {
         let settings = try ConnectionSettings.resolve(url: databaseURL, environment: environment)
         let logger = makeLogger(environment: environment)
         let connector = PostgresConnector(settings: settings, logger: logger)
-        let app = try ProcrastinateCommand.makeApp?(connector) ?? App(connector: connector, logger: logger)
-        return try await app.run { try await body(app) }
+        return try Invocation.current.makeApp?(connector) ?? App(connector: connector, logger: logger)
     }
 
     /// Runs `body` with a connector to the chosen database, open.
@@ -78,5 +95,18 @@ public struct GlobalOptions: ParsableArguments {
         let settings = try ConnectionSettings.resolve(url: databaseURL, environment: environment)
         let connector = PostgresConnector(settings: settings, logger: makeLogger(environment: environment))
         return try await connector.run(body)
+    }
+}
+
+/// The process's logging system, set once from the first command's options.
+enum LoggingChoice {
+    private static let done = Mutex(false)
+
+    static func bootstrapOnce(_ makeHandler: @escaping @Sendable (String) -> any LogHandler) {
+        let first = done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { LoggingSystem.bootstrap(makeHandler) }
     }
 }

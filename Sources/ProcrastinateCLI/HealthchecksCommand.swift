@@ -3,14 +3,13 @@ import Procrastinate
 
 /// `procrastinate healthchecks`: can we reach the database, and does it hold the schema?
 struct HealthchecksCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "healthchecks",
-        abstract: "Check the database connection and the schema; exit status 1 with the reason on failure.",
-        discussion: """
-            Example:
-              PROCRASTINATE_DATABASE_URL=postgresql://app@db/app procrastinate healthchecks
-            """
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "healthchecks",
+            abstract: "Check the database connection and the schema; exit status 1 with the reason on failure.",
+            discussion: examples("healthchecks --database-url postgresql://app@db/app")
+        )
+    }
 
     @OptionGroup var global: GlobalOptions
 

@@ -1,12 +1,13 @@
 import ArgumentParser
+import Foundation
 import Procrastinate
 
 /// The `procrastinate` command line: administration of a Procrastinate database.
 ///
 /// The standalone `procrastinate` executable runs it as it is; an application's own
-/// executable runs it with a function that makes its app, so that `worker` and `defer` know its
-/// tasks. The command line chooses the database (`--database-url`, else the environment) and
-/// the logging, and hands the function a connector to that database:
+/// executable runs it with a function that makes its app, so that `worker`, `defer` and
+/// `crontab check` know its tasks. The command line chooses the database (`--database-url`,
+/// else the environment) and the logging, and hands the function a connector to that database:
 ///
 /// ```swift
 /// @main enum MyService {
@@ -19,37 +20,96 @@ import Procrastinate
 ///     }
 /// }
 /// ```
+///
+/// Help and examples name the executable as it was started (`my-service worker …`), and
+/// `commands` adds an application's own subcommands beside ours.
 public struct ProcrastinateCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "procrastinate",
-        abstract: "PostgreSQL-backed task queue, compatible with Python Procrastinate 3.10.",
-        discussion: """
-            The database comes from --database-url, else PROCRASTINATE_DATABASE_URL, else the \
-            libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE.
+    /// The subcommands every executable has.
+    static let builtinCommands: [any ParsableCommand.Type] = [
+        WorkerCommand.self, DeferCommand.self, ShellCommand.self, JobsCommand.self, QueuesCommand.self, TasksCommand.self,
+        LocksCommand.self, WorkersCommand.self, SchemaCommand.self, HealthchecksCommand.self, CronCommand.self,
+        CrontabCommand.self,
+    ]
 
-            Example:
-              procrastinate --database-url postgresql://app@localhost/app schema --apply
-            """,
-        version: "0.1.0",
-        subcommands: [
-            WorkerCommand.self, DeferCommand.self, ShellCommand.self, JobsCommand.self, QueuesCommand.self, TasksCommand.self,
-            LocksCommand.self, WorkersCommand.self, SchemaCommand.self, HealthchecksCommand.self, CronCommand.self,
-            CrontabCommand.self,
-        ]
-    )
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: Invocation.current.executableName,
+            abstract: "PostgreSQL-backed task queue, compatible with Python Procrastinate 3.10.",
+            discussion: """
+                The database comes from --database-url, else PROCRASTINATE_DATABASE_URL, else the \
+                libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE.
+
+                \(examples("--database-url postgresql://app@localhost/app schema --apply"))
+                """,
+            version: PackageVersion.current,
+            subcommands: builtinCommands + Invocation.current.commands
+        )
+    }
 
     @OptionGroup var global: GlobalOptions
 
     public init() {}
 
-    /// Makes the app of an application's own executable, while ``main(arguments:app:)`` runs.
-    @TaskLocal static var makeApp: (@Sendable (PostgresConnector) throws -> App)?
-
-    /// Runs the command line (`arguments`: the process's when nil) with the app `makeApp`
-    /// makes on a connector to the database the command line names, then exits.
-    public static func main(arguments: [String]? = nil, app makeApp: @escaping @Sendable (PostgresConnector) throws -> App) async {
-        await $makeApp.withValue(makeApp) {
+    /// Runs the command line (`arguments`: the process's when nil), then exits.
+    ///
+    /// - Parameters:
+    ///   - commands: an application's own subcommands, listed after ours. One that needs the
+    ///     app takes `@OptionGroup var global: GlobalOptions` and calls
+    ///     ``GlobalOptions/withApp(environment:_:)``.
+    ///   - makeApp: makes the application's app on a connector to the database the command
+    ///     line names; without it, the app has the built-in tasks only.
+    public static func main(
+        arguments: [String]? = nil, commands: [any ParsableCommand.Type] = [],
+        app makeApp: (@Sendable (PostgresConnector) throws -> App)? = nil
+    ) async {
+        let name = (CommandLine.arguments.first.map { URL(filePath: $0).lastPathComponent }).flatMap { $0.isEmpty ? nil : $0 }
+        let invocation = Invocation(
+            executableName: name ?? Invocation.standalone.executableName, commands: commands, makeApp: makeApp,
+            bootstrapsLogging: true
+        )
+        await Invocation.$current.withValue(invocation) {
             await main(arguments)
         }
     }
+}
+
+/// How the command line was started: what the executable calls itself and what it adds.
+struct Invocation: Sendable {
+    /// The executable's name, for usage lines and examples.
+    var executableName: String
+    /// An application's own subcommands.
+    var commands: [any ParsableCommand.Type]
+    /// Makes the application's app, when the executable is an application's.
+    var makeApp: (@Sendable (PostgresConnector) throws -> App)?
+    /// Whether the logging options set the process's logging system (a real run, not a test
+    /// that parses commands in its own process).
+    var bootstrapsLogging: Bool
+
+    /// The standalone executable, and commands parsed outside ``ProcrastinateCommand/main(arguments:commands:app:)``.
+    static let standalone = Invocation(executableName: "procrastinate", commands: [], makeApp: nil, bootstrapsLogging: false)
+
+    @TaskLocal static var current = standalone
+}
+
+/// The "Examples:" paragraph of a command's help: each command line after the executable's
+/// name, broken before an option with a trailing `\` when it would pass 76 columns, so that
+/// no line wraps and every line pastes into a shell as it is.
+func examples(_ commandLines: String...) -> String {
+    let name = Invocation.current.executableName
+    let lines = commandLines.flatMap { commandLine -> [String] in
+        var lines = ["  "]
+        for word in "\(name) \(commandLine)".split(separator: " ", omittingEmptySubsequences: false) {
+            let current = lines[lines.count - 1]
+            if current.trimmingCharacters(in: .whitespaces).isEmpty {
+                lines[lines.count - 1] += word
+            } else if current.count + 1 + word.count > 76 && word.hasPrefix("-") {
+                lines[lines.count - 1] += " \\"
+                lines.append("      \(word)")
+            } else {
+                lines[lines.count - 1] += " \(word)"
+            }
+        }
+        return lines
+    }
+    return (commandLines.count == 1 ? "Example:\n" : "Examples:\n") + lines.joined(separator: "\n")
 }

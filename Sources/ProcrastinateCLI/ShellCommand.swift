@@ -4,18 +4,17 @@ import Procrastinate
 
 /// `procrastinate shell`: Python Procrastinate's administration shell, interactive or one-shot.
 struct ShellCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "shell",
-        abstract: "Administration shell: list, retry and cancel jobs (Python Procrastinate's commands and output).",
-        discussion: """
-            Without a command, reads commands from standard input (type help).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "shell",
+            abstract: "Administration shell: list, retry and cancel jobs (Python Procrastinate's commands and output).",
+            discussion: """
+                Without a command, reads commands from standard input (type help).
 
-            Examples:
-              procrastinate shell
-              procrastinate shell list_jobs queue=emails status=failed details
-              procrastinate shell list_queues
-            """
-    )
+                \(examples("shell", "shell list_jobs queue=emails status=failed details", "shell list_queues"))
+                """
+        )
+    }
 
     @OptionGroup var global: GlobalOptions
 

@@ -4,18 +4,19 @@ import Procrastinate
 
 /// `procrastinate worker`: run a worker until SIGINT or SIGTERM.
 struct WorkerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "worker",
-        abstract: "Run a worker: fetch jobs and run them until SIGINT or SIGTERM.",
-        discussion: """
-            Run it from your application's executable (ProcrastinateCommand.main { connector in … }) \
-            so that it knows your tasks: it claims only their jobs. Every option can also come from PROCRASTINATE_WORKER_<OPTION> \
-            (PROCRASTINATE_WORKER_CONCURRENCY=10, PROCRASTINATE_WORKER_QUEUES=a,b, …).
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "worker",
+            abstract: "Run a worker: fetch jobs and run them until SIGINT or SIGTERM.",
+            discussion: """
+                Run it from your application's executable (ProcrastinateCommand.main { connector in … }) \
+                so that it knows your tasks: it claims only their jobs. Every option can also come from PROCRASTINATE_WORKER_<OPTION> \
+                (PROCRASTINATE_WORKER_CONCURRENCY=10, PROCRASTINATE_WORKER_QUEUES=a,b, …).
 
-            Example:
-              my-service worker --queues emails,reports --concurrency 10 --shutdown-graceful-timeout 30
-            """
-    )
+                \(examples("worker --queues emails,reports --concurrency 10 --shutdown-graceful-timeout 30"))
+                """
+        )
+    }
 
     enum Mode: String, EnumerableFlag {
         case wait, oneShot
@@ -53,7 +54,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("l"), .long], inversion: .prefixedNo, help: "LISTEN for new jobs and abort requests (default: on).")
     var listenNotify: Bool?
 
-    @Option(help: "never, successful or always: delete finished jobs' rows (default: never).")
+    @Option(help: "Delete finished jobs' rows (default: never).")
     var deleteJobs: WorkerOptions.DeleteJobs?
 
     @Option(help: "Seconds between heartbeats (default: 10).")

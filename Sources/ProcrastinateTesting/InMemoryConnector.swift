@@ -135,6 +135,15 @@ public actor InMemoryConnector: NotifyingConnector {
         return fetched
     }
 
+    /// The rule of `procrastinate_swift_next_scheduled_job_v1`.
+    public func nextScheduledJob(queues: [String]?, taskNames: [String]?) -> Duration? {
+        let now = clock()
+        let next = jobs.values.lazy.filter { job in
+            job.status == .todo && (queues?.contains(job.queue) ?? true) && (taskNames?.contains(job.taskName) ?? true)
+        }.compactMap(\.scheduledAt).filter { $0 > now }.min()
+        return next.map { .milliseconds(Int64(($0.timeIntervalSince(now) * 1000).rounded(.up))) }
+    }
+
     /// The rule of `procrastinate_swift_finish_jobs_v2`: each outcome of a job that still runs
     /// in the attempt it names is recorded (a retry as ``retryJob(id:at:priority:queue:lock:)``
     /// records it); the others are left alone.

@@ -4,6 +4,6 @@ import ProcrastinateCLI
 @main
 enum ProcrastinateTool {
     static func main() async {
-        await ProcrastinateCommand.main(nil)
+        await ProcrastinateCommand.main(arguments: nil)
     }
 }

@@ -1,3 +1,4 @@
+import Cron
 import Testing
 
 @testable import Procrastinate
@@ -46,6 +47,7 @@ import Testing
         ("postgres://u:hunter2@h:99999/d", "invalid database URL 'postgres://u:***@h:99999/d': invalid port '99999'"),
         ("postgres://u@h/d?sslmode=always", "invalid database URL 'postgres://u@h/d?sslmode=always': invalid sslmode 'always' (expected one of allow, disable, prefer, require, verify-ca, verify-full)"),
         ("not a url", "invalid database URL 'not a url': not a URL"),
+        ("postgres://u:p@ss w#rd@h/d", "invalid database URL 'postgres://u:***@h/d': not a URL"),
     ])
     func rejectsBadURLsNamingThemWithoutThePassword(url: String, message: String) {
         #expect(throws: ConnectionSettingsError.self) {
@@ -55,6 +57,26 @@ import Testing
             _ = try ConnectionSettings(url: url, environment: [:])
         } catch {
             #expect(error.description == message)
+            #expect(error.localizedDescription == message)
+        }
+    }
+
+    @Test func everyErrorSaysItsDescriptionAsLocalizedDescription() {
+        let errors: [any ProcrastinateError] = [
+            AlreadyEnqueued(queueingLock: "k"), UnknownTask(name: "x", knownNames: ["a"]), JobTimedOut(timeout: .seconds(1)),
+            SchemaError.missing(endpoint: "db:5432/app"), AppNotOpen(endpoint: "db:5432/app"),
+        ]
+        for error in errors {
+            #expect((error as any Error).localizedDescription == error.description)
+            #expect(!error.description.contains("The operation could not be completed"))
+        }
+        #expect(throws: CronParseError.self) {
+            do {
+                _ = try CronExpression("61 * * * *")
+            } catch {
+                #expect(error.localizedDescription == "\(error)")
+                throw error
+            }
         }
     }
 }

@@ -75,9 +75,9 @@ public final class App: TaskRegistrar {
         if known == nil && !allowUnknown {
             throw UnknownTask(name: name, knownNames: taskNames)
         }
-        return JobDeferrer(
-            target: .name(known?.name ?? name, app: self), queue: queue, priority: priority, lock: lock,
-            queueingLock: queueingLock, scheduleAt: scheduleAt, scheduleIn: scheduleIn, extraArguments: [:]
+        return configure(
+            TaskName<[String: JSONValue]>(known?.name ?? name), queue: queue, priority: priority, lock: lock,
+            queueingLock: queueingLock, scheduleAt: scheduleAt, scheduleIn: scheduleIn
         )
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// Why a running job is asked to stop.
@@ -25,29 +26,42 @@ public struct JobContext: Sendable {
     public let startedAt: Date
     /// Values the worker gives every job (a copy per job).
     public let additionalContext: [String: String]
+    /// The worker's logger with the job's metadata (`task`, `job_id`, `queue`, `attempt`,
+    /// `worker`): what a task logs is found with the worker's own lines about the job.
+    public let logger: Logger
     let abortState: AbortState
 
-    /// A context; workers make them, tests may too.
+    /// A context; workers make them, tests may too (`logger`: the worker's, to which the
+    /// job's metadata is added).
     public init(
         job: Job, workerName: String = "worker", workerQueues: [String]? = nil, startedAt: Date = Date(),
-        additionalContext: [String: String] = [:]
+        additionalContext: [String: String] = [:], logger: Logger = Logger(label: "procrastinate")
     ) {
         self.init(
             job: job, workerName: workerName, workerQueues: workerQueues, startedAt: startedAt,
-            additionalContext: additionalContext, abortState: AbortState()
+            additionalContext: additionalContext, logger: logger, abortState: AbortState()
         )
     }
 
     init(
         job: Job, workerName: String, workerQueues: [String]?, startedAt: Date, additionalContext: [String: String],
-        abortState: AbortState
+        logger: Logger, abortState: AbortState
     ) {
         self.job = job
         self.workerName = workerName
         self.workerQueues = workerQueues
         self.startedAt = startedAt
         self.additionalContext = additionalContext
+        var logger = logger
+        for (key, value) in Self.metadata(of: job) { logger[metadataKey: key] = value }
+        logger[metadataKey: "worker"] = "\(workerName)"
+        self.logger = logger
         self.abortState = abortState
+    }
+
+    /// The fields of `job` every log line about it carries.
+    static func metadata(of job: Job) -> Logger.Metadata {
+        ["task": "\(job.taskName)", "job_id": "\(job.id)", "queue": "\(job.queue)", "attempt": "\(job.attempts + 1)"]
     }
 
     /// Why the job is asked to stop, if it is.

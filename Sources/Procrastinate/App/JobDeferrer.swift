@@ -22,7 +22,8 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
 
     /// Defers one job; returns its id.
     ///
-    /// - Throws: ``AlreadyEnqueued`` (nothing inserted), ``InvalidQueueName``, ``ArgumentsError``,
+    /// - Throws: ``AlreadyEnqueued`` (nothing inserted), ``InvalidQueueName``, ``ArgumentsError``
+    ///   (also when a task this app knows, deferred by name, cannot decode the arguments),
     ///   ``UnboundTask``, or a ``DatabaseError``.
     @discardableResult
     public func `defer`(_ arguments: Arguments) async throws -> Int64 {
@@ -53,12 +54,15 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
         let app: App
         let name: String
         let defaults: TaskOptions
+        /// A task known by name only, whose arguments arrive as JSON: checked before inserting.
+        var decodedByName: TaskDefinition?
         switch target {
         case .task(let definition):
             guard let bound = definition.app else { throw UnboundTask(name: definition.name) }
             (app, name, defaults) = (bound, definition.name, definition.options)
         case .name(let taskName, let owner):
-            (app, name, defaults) = (owner, taskName, owner.task(named: taskName)?.options ?? TaskOptions())
+            decodedByName = owner.task(named: taskName)
+            (app, name, defaults) = (owner, taskName, decodedByName?.options ?? TaskOptions())
         }
         if scheduleAt != nil && scheduleIn != nil {
             throw ConfigurationError(description: "give scheduleAt or scheduleIn, not both (task '\(name)')")
@@ -72,13 +76,16 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
                 scheduledAt: scheduledAt
             )
         }
-        for job in jobs { try InvalidQueueName.check(job.queue) }
+        for job in jobs {
+            try InvalidQueueName.check(job.queue)
+            try decodedByName?.checkArguments(job.arguments)
+        }
         return (app, jobs)
     }
 }
 
 /// Options that contradict each other.
-public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ConfigurationError: ProcrastinateError, Hashable {
     /// What is wrong.
     public var description: String
 

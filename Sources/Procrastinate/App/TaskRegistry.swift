@@ -66,13 +66,15 @@ extension TaskRegistrar {
     ///   - retry: When a failed job runs again (nil: never).
     ///   - timeout: How long a job may run before it is cancelled.
     ///   - middleware: Code around this task's jobs (inside the worker's middleware).
-    /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken.
+    /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken,
+    ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on.
     public func task<Arguments: Codable & Sendable>(
         _ name: String, aliases: [String] = [], queue: String = "default", priority: Int = 0, lock: String? = nil,
         queueingLock: String? = nil, retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
         middleware: [any JobMiddleware] = [],
         _ body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
+        try InvalidQueueName.check(queue)
         let options = TaskOptions(
             queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, retry: retry, timeout: timeout,
             middleware: middleware

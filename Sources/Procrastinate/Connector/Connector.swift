@@ -37,6 +37,11 @@ public protocol Connector: Sendable {
     /// best first; the claim is durable when this returns.
     func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job]
 
+    /// How long until the earliest waiting job of `queues` and `taskNames` (nil: any) that is
+    /// scheduled in the future is due (a job deferred for later, or a retry); nil when there is
+    /// none. An idle worker wakes then rather than at its next poll.
+    func nextScheduledJob(queues: [String]?, taskNames: [String]?) async throws -> Duration?
+
     /// Records the outcomes of running jobs in one round trip (a retry included), with the
     /// rows and events of ``finishJob(id:status:deleteJob:)`` or ``retryJob(id:at:priority:queue:lock:)``
     /// for each, durably; returns the ids of the jobs left alone: no longer running, or running

@@ -37,7 +37,7 @@ extension JobStatus {
 }
 
 /// The database holds a job status this version does not know.
-public struct UnknownJobStatus: Error, Hashable, Sendable, CustomStringConvertible {
+public struct UnknownJobStatus: ProcrastinateError, Hashable {
     /// The value read.
     public var value: String
 

@@ -1,5 +1,20 @@
+import Foundation
+
+/// What every error Procrastinate throws is: its `description` is the message users see, and
+/// `localizedDescription` (which Hummingbird, Vapor and many loggers print) says the same.
+///
+/// ```swift
+/// catch let error as any ProcrastinateError { logger.error("\(error)") }
+/// ```
+public protocol ProcrastinateError: LocalizedError, CustomStringConvertible, Sendable {}
+
+extension ProcrastinateError {
+    /// The ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
+}
+
 /// A job could not be deferred: another waiting job holds its queueing lock. Nothing was inserted.
-public struct AlreadyEnqueued: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AlreadyEnqueued: ProcrastinateError, Hashable {
     /// The queueing lock in the way.
     public var queueingLock: String
 
@@ -14,7 +29,7 @@ public struct AlreadyEnqueued: Error, Hashable, Sendable, CustomStringConvertibl
 }
 
 /// No task of that name is registered.
-public struct UnknownTask: Error, Hashable, Sendable, CustomStringConvertible {
+public struct UnknownTask: ProcrastinateError, Hashable {
     /// The name asked for.
     public var name: String
     /// The names registered (aliases included), sorted.
@@ -27,7 +42,7 @@ public struct UnknownTask: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A task name (or alias) is registered twice.
-public struct TaskAlreadyRegistered: Error, Hashable, Sendable, CustomStringConvertible {
+public struct TaskAlreadyRegistered: ProcrastinateError, Hashable {
     /// The name.
     public var name: String
 
@@ -37,7 +52,7 @@ public struct TaskAlreadyRegistered: Error, Hashable, Sendable, CustomStringConv
 }
 
 /// A task of a blueprint was used before the blueprint was added to an app.
-public struct UnboundTask: Error, Hashable, Sendable, CustomStringConvertible {
+public struct UnboundTask: ProcrastinateError, Hashable {
     /// The task's name.
     public var name: String
 
@@ -47,7 +62,7 @@ public struct UnboundTask: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A job's arguments do not fit its task.
-public struct ArgumentsError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ArgumentsError: ProcrastinateError, Hashable {
     /// The task.
     public var taskName: String
     /// Where in the arguments the problem is (`user.email`), empty for the whole.
@@ -64,7 +79,7 @@ public struct ArgumentsError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 /// A queue name PostgreSQL cannot notify on (channel names end at 63 bytes, so queue names at 40).
-public struct InvalidQueueName: Error, Hashable, Sendable, CustomStringConvertible {
+public struct InvalidQueueName: ProcrastinateError, Hashable {
     /// The name.
     public var name: String
 
@@ -87,7 +102,7 @@ public struct InvalidQueueName: Error, Hashable, Sendable, CustomStringConvertib
 }
 
 /// A request the job's state does not allow (finishing a job that is not running, …).
-public struct InvalidJobState: Error, Hashable, Sendable, CustomStringConvertible {
+public struct InvalidJobState: ProcrastinateError, Hashable {
     /// The job.
     public var jobID: Int64
     /// What is wrong.
@@ -103,7 +118,7 @@ public struct InvalidJobState: Error, Hashable, Sendable, CustomStringConvertibl
 }
 
 /// The app was used while its connector's pool does not run: outside `app.run { … }`.
-public struct AppNotOpen: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AppNotOpen: ProcrastinateError, Hashable {
     /// How the connector names its database.
     public var endpoint: String
 

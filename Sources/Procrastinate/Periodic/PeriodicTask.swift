@@ -38,7 +38,7 @@ public struct PeriodicTask: Sendable {
 }
 
 /// A task and periodic id registered twice.
-public struct PeriodicTaskAlreadyRegistered: Error, Hashable, Sendable, CustomStringConvertible {
+public struct PeriodicTaskAlreadyRegistered: ProcrastinateError, Hashable {
     /// The task.
     public var taskName: String
     /// The periodic id.
@@ -78,16 +78,27 @@ extension App {
 
     /// Registers every entry of the `*.crontab` files of `directory` against this app's tasks.
     ///
-    /// - Throws: ``CrontabErrors`` listing every mistake of every file (including unknown
-    ///   task names and arguments the task cannot decode) with `file:line:column`; nothing is
-    ///   registered then.
+    /// - Throws: ``CrontabErrors`` listing every mistake of every file (syntax, unknown task
+    ///   names and arguments the task cannot decode alike, in one pass) with
+    ///   `file:line:column`; nothing is registered then.
     public func loadCrontabs(directory: URL) throws {
-        let entries = try Crontab.load(directory: directory)
-        var errors: [CrontabError] = []
+        for task in try checkCrontabs(directory: directory) {
+            try addPeriodic(task)
+        }
+    }
+
+    /// The periodic tasks the `*.crontab` files of `directory` declare, checked against this
+    /// app's tasks as ``loadCrontabs(directory:)`` checks them, without registering them.
+    ///
+    /// - Throws: ``CrontabErrors`` listing every mistake of every file.
+    public func checkCrontabs(directory: URL) throws(CrontabErrors) -> [PeriodicTask] {
+        let (entries, syntaxErrors) = Crontab.read(directory: directory)
+        var errors = syntaxErrors
         var periodic: [PeriodicTask] = []
         for entry in entries {
             guard let definition = task(named: entry.taskName) else {
-                errors.append(CrontabError(location: entry.location, message: "\(UnknownTask(name: entry.taskName, knownNames: taskNames))"))
+                let known = taskNames.joined(separator: ", ")
+                errors.append(CrontabError(location: entry.location, message: "unknown task '\(entry.taskName)' (registered: \(known))"))
                 continue
             }
             do {
@@ -102,10 +113,8 @@ extension App {
                 errors.append(CrontabError(location: entry.location, message: "\(error)"))
             }
         }
-        guard errors.isEmpty else { throw CrontabErrors(errors: errors) }
-        for task in periodic {
-            try addPeriodic(task)
-        }
+        guard errors.isEmpty else { throw CrontabErrors(errors: errors.sorted()) }
+        return periodic
     }
 
     /// The registered periodic tasks.
@@ -119,7 +128,7 @@ extension App {
             }
             registered.append(periodic)
         }
-        logger.info(
+        logger.debug(
             "Registered periodic task \(periodic.taskName) on '\(periodic.schedule.expression.text)' (\(periodic.schedule.timeZoneName))",
             metadata: ["action": "registering_periodic_task", "periodic_id": "\(periodic.periodicID)"]
         )
@@ -136,7 +145,16 @@ extension App {
         if periodic.extraArguments["timestamp"] != nil {
             throw ConfigurationError(description: "'timestamp' is reserved for the tick's time (task '\(periodic.taskName)')")
         }
-        try definition.checkArguments(try periodic.job(at: 0, defaults: definition.options).arguments)
+        do {
+            try definition.checkArguments(try periodic.job(at: 0, defaults: definition.options).arguments)
+        } catch let error as ArgumentsError {
+            let extra = periodic.extraArguments.keys.sorted().map { ", \"\($0)\": …" }.joined()
+            throw ConfigurationError(description: """
+                periodic task '\(periodic.taskName)': each tick's job receives {"timestamp": <the tick's Unix time, an integer>\(extra)}, \
+                which the task's argument type must decode (declare `var timestamp: Int`, or a type without required \
+                fields besides it): \(error)
+                """)
+        }
         if let queue = periodic.queue { try InvalidQueueName.check(queue) }
     }
 }

@@ -4,7 +4,7 @@ import PostgresNIO
 ///
 /// PostgresNIO keeps server messages out of its errors' descriptions; this type brings them
 /// back, so that logs and command-line users see what went wrong.
-public struct DatabaseError: Error, CustomStringConvertible, Sendable {
+public struct DatabaseError: ProcrastinateError {
     /// Where the error happened, e.g. `127.0.0.1:5432/app`.
     public var endpoint: String
     /// The SQLSTATE code, for errors the server reported (`23505` for a unique violation, …).

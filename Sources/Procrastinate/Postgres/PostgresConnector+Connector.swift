@@ -100,6 +100,16 @@ extension PostgresConnector: Connector {
         }
     }
 
+    public func nextScheduledJob(queues: [String]?, taskNames: [String]?) async throws -> Duration? {
+        let logger = logger
+        let seconds = try await perform { connection in
+            try await connection.query(
+                "SELECT procrastinate_swift_next_scheduled_job_v1(\(queues)::varchar[], \(taskNames)::varchar[])", logger: logger
+            ).decode(Double?.self).all().first ?? nil
+        }
+        return seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+    }
+
     public func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64] {
         try checkQueues(of: outcomes)
         let logger = logger

@@ -16,9 +16,6 @@ public struct SchemaManager: Sendable {
     /// The whole schema, for an empty database.
     public static var schemaSQL: String { EmbeddedSQL.schema }
 
-    /// Where `sql/migrations/` was when this binary was built.
-    public static var migrationsDirectory: String { EmbeddedSQL.migrationsDirectory }
-
     /// The migrations shipped with this version, in the order they apply.
     public static var migrations: [Migration] {
         EmbeddedSQL.migrations.map { Migration(name: $0.name, sql: $0.sql) }
@@ -76,13 +73,27 @@ public struct SchemaManager: Sendable {
         }
     }
 
-    /// Applies the whole schema to an empty database, in one transaction.
+    /// What ``apply()`` did.
+    public enum ApplyOutcome: Sendable, Hashable {
+        /// The schema was created.
+        case applied
+        /// The database already held the schema and every migration: nothing was changed.
+        case alreadyUpToDate
+    }
+
+    /// Applies the whole schema to an empty database, in one transaction; on a database that
+    /// already holds it, migrations included, changes nothing.
     ///
-    /// - Throws: ``SchemaError/notEmpty(objects:endpoint:)`` when Procrastinate objects exist
-    ///   already (nothing is changed), or a ``DatabaseError``.
-    public func apply() async throws {
+    /// - Throws: ``SchemaError/notEmpty(objects:endpoint:)`` when other Procrastinate objects
+    ///   exist already (a database to migrate, or a partial schema; nothing is changed), or a
+    ///   ``DatabaseError``.
+    @discardableResult
+    public func apply() async throws -> ApplyOutcome {
         let existing = try await existingObjects()
         guard existing.isEmpty else {
+            if try await isApplied(), try await pendingMigrations().isEmpty {
+                return .alreadyUpToDate
+            }
             throw SchemaError.notEmpty(objects: existing, endpoint: connector.endpoint)
         }
         try await connector.withTransaction { connection in
@@ -90,6 +101,7 @@ public struct SchemaManager: Sendable {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connector.logger)
             }
         }
+        return .applied
     }
 }
 
@@ -106,6 +118,13 @@ extension SchemaManager {
                 .decode(String.self).all()
             return Set(names)
         }
+    }
+
+    /// Every migration this version ships, in the order they apply, with whether the database
+    /// has it.
+    public func migrationStates() async throws -> [(migration: Migration, isApplied: Bool)] {
+        let applied = try await appliedMigrations()
+        return Self.migrations.map { ($0, applied.contains($0.name)) }
     }
 
     /// The migrations this version ships that the database lacks, in the order they apply.
@@ -135,7 +154,7 @@ extension SchemaManager {
 }
 
 /// Why the schema cannot be applied or used.
-public enum SchemaError: Error, CustomStringConvertible, Equatable {
+public enum SchemaError: ProcrastinateError, Equatable {
     /// The database already holds Procrastinate objects.
     case notEmpty(objects: [String], endpoint: String)
     /// The database does not hold the schema.

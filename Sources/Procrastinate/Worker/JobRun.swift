@@ -22,10 +22,7 @@ struct JobRun {
     /// The job's fields and `extra`, for a log message: built only when the message is
     /// logged (metadata arguments are autoclosures), so a filtered level costs nothing.
     private func metadata(_ extra: Logger.Metadata) -> Logger.Metadata {
-        extra.merging(
-            ["task": "\(job.taskName)", "job_id": "\(job.id)", "queue": "\(job.queue)", "attempt": "\(job.attempts + 1)"],
-            uniquingKeysWith: { extra, _ in extra }
-        )
+        extra.merging(JobContext.metadata(of: job), uniquingKeysWith: { extra, _ in extra })
     }
 
     /// Runs the job; `bodyEnded` is called once the task's body has returned. Returns the
@@ -68,7 +65,7 @@ struct JobRun {
     private func runBody(of task: TaskDefinition) async throws {
         let context = JobContext(
             job: job, workerName: worker.options.name, workerQueues: worker.options.queues, startedAt: Date(),
-            additionalContext: worker.options.additionalContext, abortState: abort
+            additionalContext: worker.options.additionalContext, logger: logger, abortState: abort
         )
         let middleware = worker.options.middleware + task.options.middleware
         try await abort.cancellable {

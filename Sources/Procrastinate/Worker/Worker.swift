@@ -264,7 +264,7 @@ public final class Worker: Service, CustomStringConvertible {
                     continue
                 }
                 if !options.wait { break }
-                await wake.wait(upTo: options.fetchJobPollingInterval)
+                await wake.wait(upTo: min(options.fetchJobPollingInterval, await untilNextScheduledJob()))
                 continue
             }
             for job in fetched {
@@ -276,6 +276,23 @@ public final class Worker: Service, CustomStringConvertible {
                 bodies.started()
                 jobs.addTask { await self.run(job, abort: abort) }
             }
+        }
+    }
+
+    /// How long until the earliest job this worker may run that is scheduled for later is due
+    /// (a retry's next attempt, a job deferred with a delay): an idle worker wakes then, not at
+    /// its next poll. The poll interval when there is none or the database does not say.
+    private func untilNextScheduledJob() async -> Duration {
+        let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
+        do {
+            return try await untilStopped {
+                try await connector.nextScheduledJob(queues: queues, taskNames: taskNames)
+            } ?? options.fetchJobPollingInterval
+        } catch {
+            if !isStopping {
+                logger.debug("Could not read when the next scheduled job is due: \(error)", metadata: ["action": "next_scheduled_job_failed"])
+            }
+            return options.fetchJobPollingInterval
         }
     }
 
@@ -313,8 +330,13 @@ public final class Worker: Service, CustomStringConvertible {
                 next = ended(job, freedEarly: freesEarly, successor: nil)
                 continue
             }
+            // An idle worker learns when the retry is due (its wait may end after that).
+            let wakeAfterwards = outcome.retry != nil ? wake : nil
             if freesEarly {
-                outcomes.submit(outcome) { _ in _ = self.ended(job, freedEarly: true, successor: nil) }
+                outcomes.submit(outcome) { _ in
+                    _ = self.ended(job, freedEarly: true, successor: nil)
+                    wakeAfterwards?.send()
+                }
                 next = nil
             } else {
                 let successor = await withCheckedContinuation { written in
@@ -326,6 +348,7 @@ public final class Worker: Service, CustomStringConvertible {
                     }
                 }
                 next = ended(job, freedEarly: false, successor: successor)
+                wakeAfterwards?.send()
             }
         }
     }

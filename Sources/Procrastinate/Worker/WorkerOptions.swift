@@ -134,7 +134,7 @@ public protocol JobMiddleware: Sendable {
 /// ```swift
 /// throw RetryJob(in: .seconds(30))
 /// ```
-public struct RetryJob: Error, Sendable {
+public struct RetryJob: ProcrastinateError {
     /// When and how.
     public var decision: RetryDecision
 
@@ -147,10 +147,12 @@ public struct RetryJob: Error, Sendable {
     public init(at date: Date, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
         decision = RetryDecision(retryAt: date, priority: priority, queue: queue, lock: lock)
     }
+
+    public var description: String { "the task asked for its job to run again" }
 }
 
 /// A job ran longer than its task's timeout and was cancelled.
-public struct JobTimedOut: Error, Hashable, Sendable, CustomStringConvertible {
+public struct JobTimedOut: ProcrastinateError, Hashable {
     /// The timeout.
     public var timeout: Duration
 
@@ -158,6 +160,6 @@ public struct JobTimedOut: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A running job whose worker stopped answering; recovery treats it as this error.
-public struct JobStalled: Error, Hashable, Sendable, CustomStringConvertible {
+public struct JobStalled: ProcrastinateError, Hashable {
     public var description: String { "the job's worker stopped sending heartbeats" }
 }
