@@ -85,7 +85,11 @@ let package = Package(
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
         // A worker process for the tests that need several (not a product).
-        .executableTarget(name: "TestWorker", dependencies: ["Procrastinate", "ProcrastinateCLI"], path: "Tests/TestWorker", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "TestWorker",
+            dependencies: ["Procrastinate", "ProcrastinateCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/TestWorker", swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: swiftSettings),
         .testTarget(

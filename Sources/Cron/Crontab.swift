@@ -18,6 +18,12 @@ import Foundation
 public enum Crontab {
     /// The entries of one file's text, or every mistake in it.
     public static func parse(_ text: String, file: String) -> Result<[CrontabEntry], CrontabErrors> {
+        let (entries, errors) = read(text, file: file)
+        return errors.isEmpty ? .success(entries) : .failure(CrontabErrors(errors: errors))
+    }
+
+    /// The well-formed entries of one file's text, and every mistake in it.
+    static func read(_ text: String, file: String) -> (entries: [CrontabEntry], errors: [CrontabError]) {
         var state = FileState()
         var entries: [CrontabEntry] = []
         var errors: [CrontabError] = []
@@ -32,7 +38,7 @@ public enum Crontab {
                 errors.append(error)
             }
         }
-        return errors.isEmpty ? .success(entries) : .failure(CrontabErrors(errors: errors))
+        return (entries, errors)
     }
 
     /// The entries of every `*.crontab` file of `directory` (in name order), or every mistake
@@ -91,10 +97,9 @@ public enum Crontab {
         var errors: [CrontabError] = []
         var parsed: [CrontabEntry] = []
         for file in files {
-            switch parse(file.text, file: file.name) {
-            case .success(let entries): parsed += entries
-            case .failure(let failure): errors += failure.errors
-            }
+            let read = read(file.text, file: file.name)
+            parsed += read.entries
+            errors += read.errors
         }
         var seen: [String: CrontabLocation] = [:]
         var entries: [CrontabEntry] = []

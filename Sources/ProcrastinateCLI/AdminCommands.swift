@@ -71,6 +71,13 @@ struct JobsCommand: AsyncParsableCommand {
         )
     }
 
+    /// Why a command found nothing to do to job `id`: there is no such job, or its status.
+    static func notActing(on id: Int64, manager: JobManager, expected: String) async throws -> any Error {
+        guard let job = try await manager.job(id: id) else { return NoSuchJob(jobID: id) }
+        let negation = expected.contains(" nor ") ? "neither" : "not"
+        return CommandError("job \(id) is \(negation) \(expected): it is \(job.status.rawValue)")
+    }
+
     struct List: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
@@ -93,7 +100,8 @@ struct JobsCommand: AsyncParsableCommand {
                 let jobs = try await app.jobManager.listJobs(filter)
                 let claims = try await app.jobManager.workerClaims()
                 try output.emit(jobs.map { JobReport($0, claims: claims) }) {
-                    jobs.map { ProcrastinateShell.describe($0, details: true) + JobReport.unclaimedNote($0, claims: claims) }
+                    jobs.isEmpty ? ["No jobs" + (filter == JobFilter() ? "" : " match these filters")]
+                        : jobs.map { ProcrastinateShell.describe($0, details: true) + JobReport.unclaimedNote($0, claims: claims) }
                 }
             }
         }
@@ -109,7 +117,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await global.withApp { app in
-                guard let job = try await app.jobManager.job(id: id) else { throw CommandError("no job \(id)") }
+                guard let job = try await app.jobManager.job(id: id) else { throw NoSuchJob(jobID: id) }
                 try output.emit(JobReport(job)) { [ProcrastinateShell.describe(job, details: true)] }
             }
         }
@@ -129,7 +137,7 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await global.withApp { app in
                 guard try await app.jobManager.cancel(id: id, delete: delete) else {
-                    throw CommandError("job \(id) is not waiting (or does not exist)")
+                    throw try await JobsCommand.notActing(on: id, manager: app.jobManager, expected: "waiting")
                 }
                 print(delete ? "Deleted job \(id)" : "Cancelled job \(id)")
             }
@@ -149,7 +157,7 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await global.withApp { app in
                 guard try await app.jobManager.cancel(id: id, abort: true) else {
-                    throw CommandError("job \(id) is neither waiting nor running (or does not exist)")
+                    throw try await JobsCommand.notActing(on: id, manager: app.jobManager, expected: "waiting nor running")
                 }
                 print("Abort requested for job \(id)")
             }
@@ -216,7 +224,8 @@ struct CountOptions: ParsableArguments {
                 )
             }
             try output.emit(reports) {
-                counts.map { ProcrastinateShell.describe($0) + (unclaimed($0) ? "  [no registered worker claims this task]" : "") }
+                counts.isEmpty ? ["No jobs" + (filter == JobFilter() ? "" : " match these filters")]
+                    : counts.map { ProcrastinateShell.describe($0) + (unclaimed($0) ? "  [no registered worker claims this task]" : "") }
             }
         }
     }
@@ -273,7 +282,8 @@ struct WorkersCommand: AsyncParsableCommand {
         try await global.withApp { app in
             let workers = try await app.jobManager.listWorkers()
             try output.emit(workers.map { Report(id: $0.id, last_heartbeat: $0.lastHeartbeat) }) {
-                workers.map { "#\($0.id) last heartbeat \(ProcrastinateShell.pythonDateString($0.lastHeartbeat))" }
+                workers.isEmpty ? ["No workers registered"]
+                    : workers.map { "#\($0.id) last heartbeat \(ProcrastinateShell.pythonDateString($0.lastHeartbeat))" }
             }
         }
     }

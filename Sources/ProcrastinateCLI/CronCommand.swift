@@ -26,7 +26,7 @@ struct CronCommand: ParsableCommand {
         @Option(help: "IANA time zone of the schedule, e.g. Europe/Paris.")
         var tz = "UTC"
 
-        @Option(help: "Fold policy when clocks go back: once runs an hour's times once, croniter in both passes (default: once).")
+        @Option(help: "Fold policy when clocks go back: once runs an hour's times once, croniter in both passes.")
         var dst: CronSchedule.DSTPolicy = .once
 
         @Option(help: "Key that H hashes (croniter's hash_id).")

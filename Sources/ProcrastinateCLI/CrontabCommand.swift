@@ -16,13 +16,23 @@ struct CrontabCommand: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
                 abstract: "Validate every *.crontab file of a folder; exit status 1 listing every mistake.",
-                discussion: examples("crontab check crontabs/")
+                discussion: """
+                    In an application's executable, task names and arguments are checked against its tasks too.
+
+                    \(examples("crontab check crontabs/"))
+                    """
             )
         }
         @Argument(help: "The folder holding *.crontab files.") var directory: String
 
         func run() throws {
-            let entries = try Crontab.load(directory: URL(filePath: directory))
+            let folder = URL(filePath: directory)
+            // An application's executable checks the task names and arguments against its
+            // tasks too, every mistake of every file in one report.
+            if Invocation.current.makeApp != nil {
+                _ = try GlobalOptions.parse([]).makeApp().checkCrontabs(directory: folder)
+            }
+            let entries = try Crontab.load(directory: folder)
             for entry in entries {
                 for warning in entry.schedule.expression.lintWarnings {
                     print("\(entry.location): \(warning)")

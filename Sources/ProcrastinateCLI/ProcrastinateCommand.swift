@@ -92,21 +92,27 @@ struct Invocation: Sendable {
 }
 
 /// The "Examples:" paragraph of a command's help: each command line after the executable's
-/// name, broken before an option with a trailing `\` when it would pass 76 columns, so that
-/// no line wraps and every line pastes into a shell as it is.
+/// name, broken before an option (kept with its value) with a trailing `\` when it would pass
+/// 76 columns, so that no line wraps and every line pastes into a shell as it is.
 func examples(_ commandLines: String...) -> String {
     let name = Invocation.current.executableName
     let lines = commandLines.flatMap { commandLine -> [String] in
-        var lines = ["  "]
-        for word in "\(name) \(commandLine)".split(separator: " ", omittingEmptySubsequences: false) {
-            let current = lines[lines.count - 1]
-            if current.trimmingCharacters(in: .whitespaces).isEmpty {
-                lines[lines.count - 1] += word
-            } else if current.count + 1 + word.count > 76 && word.hasPrefix("-") {
-                lines[lines.count - 1] += " \\"
-                lines.append("      \(word)")
+        // An option and the words up to the next option stay on one line.
+        var units: [String] = []
+        for word in "\(name) \(commandLine)".split(separator: " ") {
+            if word.hasPrefix("-") || units.isEmpty {
+                units.append(String(word))
             } else {
-                lines[lines.count - 1] += " \(word)"
+                units[units.count - 1] += " \(word)"
+            }
+        }
+        var lines = ["  \(units.removeFirst())"]
+        for unit in units {
+            if lines[lines.count - 1].count + 1 + unit.count > 76 {
+                lines[lines.count - 1] += " \\"
+                lines.append("      \(unit)")
+            } else {
+                lines[lines.count - 1] += " \(unit)"
             }
         }
         return lines

@@ -1,5 +1,6 @@
 // An application executable for the tests that need worker processes: its tasks print what
 // they do, and ProcrastinateCommand gives it every subcommand (`worker`, …).
+import ArgumentParser
 import Foundation
 import Logging
 import Procrastinate
@@ -31,13 +32,18 @@ func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
+/// An application's own subcommand, beside Procrastinate's.
+struct Greet: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Say hello (an application's own subcommand).")
+    @Argument var name: String
+    func run() { print("hello \(name)") }
+}
+
 @main
 enum TestWorker {
     static func main() async {
-        await ProcrastinateCommand.main { connector in
-            var logger = Logger(label: "test-worker") { StreamLogHandler.standardError(label: $0) }
-            logger.logLevel = .warning
-            let app = App(connector: connector, logger: logger)
+        await ProcrastinateCommand.main(commands: [Greet.self]) { connector in
+            let app = App(connector: connector, logger: connector.logger)
             _ = try app.task("locked") { (arguments: Locked, context: JobContext) in
                 let start = Date().timeIntervalSince1970
                 try await Task.sleep(for: .milliseconds(arguments.sleepMilliseconds))
@@ -57,6 +63,11 @@ enum TestWorker {
                 emit("END \(job) \(Date().timeIntervalSince1970)")
             }
             _ = try app.task("typed") { (_: Typed) in }
+            // Logs through the job's logger and through a logger of the application's own.
+            _ = try app.task("chatty") { (_: NoArguments, context: JobContext) in
+                context.logger.info("chatty says hi")
+                Logger(label: "test-worker").info("the application's own logger says hi")
+            }
             if ProcessInfo.processInfo.environment["TEST_WORKER_PERIODIC"] != nil {
                 let tick = try app.task("tick") { (_: Tick) in }
                 try app.periodic(tick, cron: "* * * * * *")

@@ -132,3 +132,16 @@ public struct AppNotOpen: ProcrastinateError, Hashable {
             + "`try await app.run { … }` (or `connector.run { … }`), or run the PostgresClient you gave the connector in your ServiceGroup"
     }
 }
+
+/// No job has the id asked for (it never existed, or was deleted).
+public struct NoSuchJob: ProcrastinateError, Hashable {
+    /// The id asked for.
+    public var jobID: Int64
+
+    /// An error for `jobID`.
+    public init(jobID: Int64) {
+        self.jobID = jobID
+    }
+
+    public var description: String { "no job with id \(jobID)" }
+}

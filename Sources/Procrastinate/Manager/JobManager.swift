@@ -51,6 +51,7 @@ public struct JobManager: Sendable {
     /// Puts a running or failed job back in the queue at `date` (now by default), one attempt
     /// more, optionally with another priority, queue or lock.
     public func retry(id: Int64, at date: Date = Date(), priority: Int? = nil, queue: String? = nil, lock: String? = nil) async throws {
+        guard try await job(id: id) != nil else { throw NoSuchJob(jobID: id) }
         try await connector.retryJob(id: id, at: date, priority: priority, queue: queue, lock: lock)
     }
 

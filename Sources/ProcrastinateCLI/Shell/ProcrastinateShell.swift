@@ -157,7 +157,7 @@ struct ProcrastinateShell {
     }
 
     private func showJob(_ id: Int64) async throws {
-        guard let job = try await manager.job(id: id) else { throw CommandError("job \(id) not found") }
+        guard let job = try await manager.job(id: id) else { throw NoSuchJob(jobID: id) }
         write(Self.describe(job, details: false))
     }
 
