@@ -17,6 +17,11 @@ struct Welcome: Codable, Sendable {
     var email: String
 }
 
+/// The tasks this service defers, by typed name: any code that has the app can defer them.
+enum Tasks {
+    static let sendWelcome = TaskName<Welcome>("send_welcome")
+}
+
 /// Prints `line` at once, also when the output is a pipe.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -24,7 +29,14 @@ func say(_ line: String) {
 
 @main
 enum HTTPService {
-    static func main() async throws {
+    static func main() async {
+        do { try await run() } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         let logger = {
             var logger = Logger(label: "http-service")
             logger.logLevel = .warning
@@ -41,7 +53,7 @@ enum HTTPService {
         let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
         let connector = PostgresConnector(client: client, endpoint: settings.endpoint, logger: logger)
         let app = App(connector: connector, logger: logger)
-        let sendWelcome = try app.task("send_welcome", queue: "emails") { (welcome: Welcome) in
+        _ = try app.task(Tasks.sendWelcome.name, queue: "emails") { (welcome: Welcome) in
             say("welcome mail sent to \(welcome.email)")
         }
 
@@ -52,7 +64,7 @@ enum HTTPService {
             }
             do {
                 let job = try await connector.withTransaction { connection in
-                    let job = try await sendWelcome.defer(Welcome(email: email), on: connection)
+                    let job = try await app.configure(Tasks.sendWelcome).defer(Welcome(email: email), on: connection)
                     try await connection.query("INSERT INTO example_signups (email) VALUES (\(email))", logger: logger)
                     return job
                 }

@@ -26,7 +26,14 @@ final class Clock: Sendable {
 
 @main
 enum Locks {
-    static func main() async throws {
+    static func main() async {
+        do { try await run() } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         var logger = Logger(label: "locks")
         logger.logLevel = .warning
         let app = App(connector: PostgresConnector(settings: try ConnectionSettings.resolve(url: nil), logger: logger), logger: logger)

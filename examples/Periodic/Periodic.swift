@@ -23,7 +23,14 @@ func time(_ timestamp: Int) -> String {
 
 @main
 enum Periodic {
-    static func main() async throws {
+    static func main() async {
+        do { try await run() } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         let arguments = CommandLine.arguments
         let seconds = arguments.firstIndex(of: "--seconds").flatMap { Int(arguments[$0 + 1]) } ?? 25
         let crontabs = arguments.firstIndex(of: "--crontabs").map { arguments[$0 + 1] } ?? "crontabs"

@@ -20,7 +20,16 @@ struct SendEmail: Codable, Sendable {
 
 @main
 enum Quickstart {
-    static func main() async throws {
+    /// Runs the example; a mistake ends it with one line on standard error and status 1,
+    /// rather than a crash report.
+    static func main() async {
+        do { try await run() } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         let settings = try ConnectionSettings.resolve(url: nil)
         var logger = Logger(label: "quickstart")
         logger.logLevel = ProcessInfo.processInfo.environment["PROCRASTINATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

@@ -12,7 +12,14 @@ struct Flaky: Error {}
 
 @main
 enum Retries {
-    static func main() async throws {
+    static func main() async {
+        do { try await run() } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         var logger = Logger(label: "retries")
         logger.logLevel = .critical
         let app = App(connector: PostgresConnector(settings: try ConnectionSettings.resolve(url: nil), logger: logger), logger: logger)
