@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         .target(name: "Cron", swiftSettings: swiftSettings),
@@ -83,6 +84,22 @@ let package = Package(
             path: "Benchmarks/QueueBenchmark", swiftSettings: swiftSettings
         ),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
+
+        // The code of the documentation's snippets (README and DocC articles), compiled with
+        // the package so that no snippet goes stale; a test checks each snippet is here.
+        .target(
+            name: "DocSnippets",
+            dependencies: [
+                "Procrastinate", "ProcrastinateCLI", "Cron",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Docs/Snippets", swiftSettings: swiftSettings
+        ),
 
         // A worker process for the tests that need several (not a product).
         .executableTarget(

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// A fenced code block of a Markdown file.
+struct CodeBlock: Sendable, CustomStringConvertible {
+    /// Where it is: the file and the line of its opening fence.
+    var file: String
+    var line: Int
+    /// The language after the fence (`swift`, `sh`, …).
+    var language: String
+    /// The lines between the fences.
+    var lines: [String]
+    /// The path named by the paragraph just before it (`` Write `hello/Package.swift`: ``),
+    /// for the files of a walkthrough.
+    var path: String?
+
+    var description: String { "\(file):\(line)" }
+
+    /// The blocks of `markdown`.
+    static func all(in markdown: String, file: String) -> [CodeBlock] {
+        var blocks: [CodeBlock] = []
+        var current: CodeBlock?
+        var lastParagraphLine: String?
+        for (index, line) in markdown.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if var block = current {
+                if line.hasPrefix("```") {
+                    blocks.append(block)
+                    current = nil
+                } else {
+                    block.lines.append(String(line))
+                    current = block
+                }
+            } else if line.hasPrefix("```") {
+                let path = lastParagraphLine.flatMap { $0.firstMatch(of: /`([\w.\/-]+)`:$/).map { String($0.output.1) } }
+                current = CodeBlock(file: file, line: index + 1, language: String(line.dropFirst(3)), lines: [], path: path)
+            } else if !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                lastParagraphLine = String(line)
+            }
+        }
+        return blocks
+    }
+}
+
+/// Every Swift snippet of the README and the DocC articles is compiled: it appears, line for
+/// line (leading spaces aside), in the sources of `Docs/Snippets` or the tests, or it is a
+/// file of the Getting Started walkthrough, which `GettingStartedTests` builds and runs.
+@Suite struct DocumentationSnippetTests {
+    static var documents: [URL] {
+        let sources = Repository.root.appending(path: "Sources")
+        let articles = (FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
+            .filter { $0.pathExtension == "md" && $0.path.contains(".docc/") }
+        return [Repository.root.appending(path: "README.md")] + articles.sorted { $0.path < $1.path }
+    }
+
+    static func normalized(_ lines: [String]) -> [String] {
+        lines.map { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            // A library target cannot hold `@main`: the snippet's type is the same without it.
+            return trimmed.hasPrefix("@main") ? String(trimmed.dropFirst(5)).trimmingCharacters(in: .whitespaces) : trimmed
+        }.filter { !$0.isEmpty }
+    }
+
+    /// The compiled lines the snippets may come from, one array per file.
+    static func compiledSources() throws -> [[String]] {
+        let folders = ["Docs/Snippets", "Tests/ProcrastinateTests/DayOne"].map { Repository.root.appending(path: $0) }
+        var sources: [[String]] = []
+        for folder in folders {
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path()) where name.hasSuffix(".swift") {
+                let text = try String(contentsOf: folder.appending(path: name), encoding: .utf8)
+                sources.append(normalized(text.components(separatedBy: "\n")))
+            }
+        }
+        return sources
+    }
+
+    @Test func everySwiftSnippetIsCompiled() throws {
+        let blocks = try Self.documents.flatMap { document in
+            let name = document.path.replacingOccurrences(of: Repository.root.path, with: "")
+            return CodeBlock.all(in: try String(contentsOf: document, encoding: .utf8), file: name).filter { $0.language == "swift" }
+        }
+        // The files of the walkthrough, which GettingStartedTests builds: the README quotes them.
+        let walkthrough = blocks.filter { $0.file.hasSuffix("GettingStarted.md") && $0.path != nil }
+        #expect(walkthrough.count == 2)
+        let sources = try Self.compiledSources() + walkthrough.map { Self.normalized($0.lines) }
+        var checked = 0
+        for block in blocks where !(block.file.hasSuffix("GettingStarted.md") && block.path != nil) {
+            let lines = Self.normalized(block.lines)
+            checked += 1
+            let found = sources.contains { source in
+                source.count >= lines.count && (0...(source.count - lines.count)).contains { Array(source[$0..<$0 + lines.count]) == lines }
+            }
+            #expect(found, "\(block) is not in Docs/Snippets (or the tests) as it is shown:\n\(block.lines.joined(separator: "\n"))")
+        }
+        #expect(checked >= 25)
+    }
+
+    @Test func everyArticleIsListedAndEveryLinkResolves() throws {
+        let catalogue = Repository.root.appending(path: "Sources/Procrastinate/Procrastinate.docc")
+        let articles = try FileManager.default.contentsOfDirectory(atPath: catalogue.path()).filter { $0.hasSuffix(".md") && $0 != "Procrastinate.md" }
+        let names = Set(articles.map { String($0.dropLast(3)) })
+        #expect(names.isSuperset(of: [
+            "GettingStarted", "Deferring", "WorkersAndDeployment", "Locks", "Retries", "PeriodicTasks", "TestingYourTasks",
+            "Migrations", "Monitoring", "SharingADatabaseWithPython",
+        ]))
+        let root = try String(contentsOf: catalogue.appending(path: "Procrastinate.md"), encoding: .utf8)
+        for name in names {
+            #expect(root.contains("<doc:\(name)>"), "\(name) is not in the catalogue's topics")
+        }
+        for article in articles {
+            let text = try String(contentsOf: catalogue.appending(path: article), encoding: .utf8)
+            for link in text.matches(of: /<doc:(\w+)>/) {
+                #expect(names.contains(String(link.output.1)), "\(article) links to a missing article \(link.output.1)")
+            }
+        }
+    }
+}
