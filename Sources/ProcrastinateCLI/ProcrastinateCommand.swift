@@ -53,6 +53,7 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
     /// Runs the command line (`arguments`: the process's when nil), then exits.
     ///
     /// - Parameters:
+    ///   - arguments: The command line without the executable's name (nil: the process's).
     ///   - commands: an application's own subcommands, listed after ours. One that needs the
     ///     app takes `@OptionGroup var global: GlobalOptions` and calls
     ///     ``GlobalOptions/withApp(environment:_:)``.

@@ -1,7 +1,7 @@
 import Foundation
 import Procrastinate
 
-/// A ``Connector`` keeping jobs in memory, with the same semantics as the SQL schema, for
+/// A `Connector` keeping jobs in memory, with the same semantics as the SQL schema, for
 /// tests of applications that defer and run jobs.
 ///
 /// Unlike Python Procrastinate's fake, it applies the whole lock rule: a job waits while an

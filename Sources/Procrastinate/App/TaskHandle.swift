@@ -23,6 +23,10 @@ public struct TaskHandle<Arguments: Codable & Sendable>: Sendable {
     /// Options for the next jobs; unset ones are the task's defaults.
     ///
     /// - Parameters:
+    ///   - queue: The queue (default: the task's).
+    ///   - priority: Higher runs first (default: the task's).
+    ///   - lock: Jobs sharing a lock run one at a time, in order.
+    ///   - queueingLock: At most one waiting job per queueing lock.
     ///   - scheduleAt: Not before this time (give this or `scheduleIn`).
     ///   - scheduleIn: Not before this long from now.
     ///   - extraArguments: Arguments merged into each job's; the deferred arguments win.

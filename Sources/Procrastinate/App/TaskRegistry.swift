@@ -55,17 +55,21 @@ extension TaskRegistrar {
     ///
     /// ```swift
     /// let sendEmail = try app.task("send_email", queue: "emails") { (email: SendEmail, context: JobContext) in
-    ///     try await mailer.send(email)
+    ///     try await Mailer.send(email)
     /// }
     /// ```
     ///
     /// - Parameters:
     ///   - name: The task's name, stored in each job (`procrastinate_jobs.task_name`).
     ///   - aliases: Other names its jobs may carry, for renamed tasks.
-    ///   - queue, priority, lock, queueingLock: Defaults of the jobs deferred to it.
+    ///   - queue: The default queue of its jobs.
+    ///   - priority: The default priority of its jobs (higher runs first).
+    ///   - lock: The default lock of its jobs.
+    ///   - queueingLock: The default queueing lock of its jobs.
     ///   - retry: When a failed job runs again (nil: never).
     ///   - timeout: How long a job may run before it is cancelled.
     ///   - middleware: Code around this task's jobs (inside the worker's middleware).
+    ///   - body: Runs a job: its decoded arguments and its context.
     /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken,
     ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on.
     public func task<Arguments: Codable & Sendable>(

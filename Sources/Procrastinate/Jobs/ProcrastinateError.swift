@@ -9,7 +9,7 @@ import Foundation
 public protocol ProcrastinateError: LocalizedError, CustomStringConvertible, Sendable {}
 
 extension ProcrastinateError {
-    /// The ``description``, for `localizedDescription`.
+    /// The `description`, for `localizedDescription`.
     public var errorDescription: String? { description }
 }
 

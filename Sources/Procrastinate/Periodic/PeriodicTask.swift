@@ -78,7 +78,7 @@ extension App {
 
     /// Registers every entry of the `*.crontab` files of `directory` against this app's tasks.
     ///
-    /// - Throws: ``CrontabErrors`` listing every mistake of every file (syntax, unknown task
+    /// - Throws: `CrontabErrors` listing every mistake of every file (syntax, unknown task
     ///   names and arguments the task cannot decode alike, in one pass) with
     ///   `file:line:column`; nothing is registered then.
     public func loadCrontabs(directory: URL) throws {
@@ -90,7 +90,7 @@ extension App {
     /// The periodic tasks the `*.crontab` files of `directory` declare, checked against this
     /// app's tasks as ``loadCrontabs(directory:)`` checks them, without registering them.
     ///
-    /// - Throws: ``CrontabErrors`` listing every mistake of every file.
+    /// - Throws: `CrontabErrors` listing every mistake of every file.
     public func checkCrontabs(directory: URL) throws(CrontabErrors) -> [PeriodicTask] {
         let (entries, syntaxErrors) = Crontab.read(directory: directory)
         var errors = syntaxErrors

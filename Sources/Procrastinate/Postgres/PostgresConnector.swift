@@ -4,7 +4,7 @@ import Synchronization
 
 /// Connects Procrastinate to PostgreSQL through a PostgresNIO connection pool.
 ///
-/// Either give it ``ConnectionSettings`` (it then owns its pool, which ``run(_:)`` starts and
+/// Either give it ``ConnectionSettings`` (it then owns its pool, which ``run(isolation:_:)`` starts and
 /// stops), or an existing `PostgresClient` so that an application and its jobs share one pool
 /// (the application runs that client, for example in its `ServiceGroup`).
 public final class PostgresConnector: Sendable {
