@@ -25,7 +25,10 @@ import Testing
             #expect(output.contains("job 1: 3 + 5 = 8"))
             #expect(output.contains("sending 'Welcome' to ada@example.com"))
             #expect(output.contains { $0.hasPrefix("  #3 sum on math - [todo]") && $0.contains("scheduled at") })
-            #expect(output.contains("  math: 4 jobs (todo: 1, succeeded: 3)"))
+            #expect(output.contains("  math: 4 jobs (todo: 1, succeeded: 3, failed: 0)"))
+            // One job retried, then succeeded; one failed.
+            #expect(output.contains { $0.hasPrefix("  #6 flaky on default - [succeeded]") && $0.hasSuffix("attempts: 2") })
+            #expect(output.contains { $0.hasPrefix("  #7 broken on default - [failed]") })
         }
     }
 

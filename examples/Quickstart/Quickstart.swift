@@ -18,6 +18,8 @@ struct SendEmail: Codable, Sendable {
     var subject: String
 }
 
+struct ServiceUnavailable: Error {}
+
 @main
 enum Quickstart {
     /// Runs the example; a mistake ends it with one line on standard error and status 1,
@@ -41,6 +43,16 @@ enum Quickstart {
         let sendEmail = try app.task("send_email", queue: "emails") { (email: SendEmail) in
             print("sending '\(email.subject)' to \(email.to)")
         }
+        // Fails on its first run; its retry strategy runs it again.
+        let flaky = try app.task("flaky", retry: RetryStrategy(maxAttempts: 2)) { (_: NoArguments, context: JobContext) in
+            print("job \(context.job.id): flaky, attempt \(context.job.attempts + 1)")
+            if context.job.attempts == 0 { throw ServiceUnavailable() }
+        }
+        // Fails, and has no retry strategy: the job ends failed.
+        let broken = try app.task("broken") { (_: NoArguments, context: JobContext) in
+            print("job \(context.job.id): broken, fails")
+            throw ServiceUnavailable()
+        }
 
         try await app.run {
             print("Deferring jobs to \(settings.endpoint)")
@@ -51,7 +63,9 @@ enum Quickstart {
             let later = try await sum.configure(scheduleIn: .seconds(3600)).defer(Sum(a: 1, b: 2))
             // Several jobs in one statement.
             let batch = try await sum.batchDefer([Sum(a: 10, b: 20), Sum(a: 30, b: 40)])
-            print("Deferred jobs \(([first, locked, later] + batch).map(String.init).joined(separator: ", "))")
+            let retried = try await flaky.defer()
+            let failed = try await broken.defer()
+            print("Deferred jobs \(([first, locked, later] + batch + [retried, failed]).map(String.init).joined(separator: ", "))")
 
             print("\nRunning a worker until no job is left to fetch:")
             try await app.workUntilStopped(WorkerOptions(concurrency: 2, wait: false))
@@ -60,11 +74,11 @@ enum Quickstart {
             for job in try await app.jobManager.listJobs() {
                 let scheduled = job.scheduledAt.map { " scheduled at \($0)" } ?? ""
                 let lock = job.lock.map { " lock=\($0)" } ?? ""
-                print("  #\(job.id) \(job.taskName) on \(job.queue) - [\(job.status.rawValue)] args=\(job.arguments)\(lock)\(scheduled)")
+                print("  #\(job.id) \(job.taskName) on \(job.queue) - [\(job.status.rawValue)] args=\(job.arguments)\(lock)\(scheduled), attempts: \(job.attempts)")
             }
             print("\nQueues:")
             for queue in try await app.jobManager.listQueues() {
-                print("  \(queue.name): \(queue.total) jobs (todo: \(queue[.todo]), succeeded: \(queue[.succeeded]))")
+                print("  \(queue.name): \(queue.total) jobs (todo: \(queue[.todo]), succeeded: \(queue[.succeeded]), failed: \(queue[.failed]))")
             }
         }
     }

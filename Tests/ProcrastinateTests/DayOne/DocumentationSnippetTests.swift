@@ -11,7 +11,7 @@ struct CodeBlock: Sendable, CustomStringConvertible {
     /// The lines between the fences.
     var lines: [String]
     /// The path named by the paragraph just before it (`` Write `hello/Package.swift`: ``),
-    /// for the files of a walkthrough.
+    /// for the files of a walkthrough (never for a shell block).
     var path: String?
 
     var description: String { "\(file):\(line)" }
@@ -31,8 +31,10 @@ struct CodeBlock: Sendable, CustomStringConvertible {
                     current = block
                 }
             } else if line.hasPrefix("```") {
-                let path = lastParagraphLine.flatMap { $0.firstMatch(of: /`([\w.\/-]+)`:$/).map { String($0.output.1) } }
-                current = CodeBlock(file: file, line: index + 1, language: String(line.dropFirst(3)), lines: [], path: path)
+                let language = String(line.dropFirst(3))
+                // Shell blocks are commands, never files.
+                let path = language == "sh" ? nil : lastParagraphLine.flatMap { $0.firstMatch(of: /`([\w.\/-]+)`:$/).map { String($0.output.1) } }
+                current = CodeBlock(file: file, line: index + 1, language: language, lines: [], path: path)
             } else if !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 lastParagraphLine = String(line)
             }
