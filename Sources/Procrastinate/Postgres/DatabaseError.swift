@@ -20,13 +20,24 @@ public struct DatabaseError: ProcrastinateError {
 
     public var description: String {
         if isConnectionFailure {
-            return "cannot connect to PostgreSQL at \(endpoint): \(message)"
+            return "cannot connect to PostgreSQL at \(endpoint): \(message)" + (advice.map { ": \($0)" } ?? "")
         }
         var text = "PostgreSQL error"
         if let sqlState { text += " \(sqlState)" }
         text += " at \(endpoint): \(message)"
         if let detail { text += " (\(detail))" }
         return text
+    }
+
+    /// What to do about a connection that failed, when the cause says.
+    private var advice: String? {
+        switch sqlState {
+        case "3D000": return "create it, or fix the database name in the URL (or PGDATABASE)"
+        case "28P01", "28000": return "check the user name and password in the URL (or PGUSER and PGPASSWORD)"
+        case nil where message == "connection refused": return "is PostgreSQL running, and listening on that host and port?"
+        case nil where message == "cannot resolve the host name": return "check the host name in the URL (or PGHOST)"
+        default: return nil
+        }
     }
 
     /// Whether trying again later may succeed: the connection failed, the server did not

@@ -80,7 +80,7 @@ import Testing
         let settings = ConnectionSettings(host: "127.0.0.1", port: 1, username: "app", database: "jobs", tlsMode: .disable)
         let app = App(connector: PostgresConnector(settings: settings, logger: TestDatabase.logger))
         let error = await #expect(throws: DatabaseError.self) { try await app.run { 1 } }
-        #expect(error?.description == "cannot connect to PostgreSQL at 127.0.0.1:1/jobs: connection refused")
+        #expect(error?.description == "cannot connect to PostgreSQL at 127.0.0.1:1/jobs: connection refused: is PostgreSQL running, and listening on that host and port?")
     }
 }
 
