@@ -110,7 +110,7 @@ import Testing
             let show = try await run(["jobs", "show", "\(todo)"], in: db)
             #expect(show.standardOutput.hasPrefix("#\(todo) sum on default - [todo] (attempts=0"))
             let missing = try await run(["jobs", "show", "999999"], in: db)
-            #expect(missing.status == 1 && missing.standardError == "Error: no job 999999\n")
+            #expect(missing.status == 1 && missing.standardError == "Error: no job with id 999999\n")
 
             let retry = try await run(["jobs", "retry", "\(failed)", "--queue", "slow", "--priority=-1"], in: db)
             #expect(retry.status == 0 && retry.standardOutput == "Retrying job \(failed)\n")
@@ -119,9 +119,11 @@ import Testing
             let cancel = try await run(["jobs", "cancel", "\(todo)", "--delete"], in: db)
             #expect(cancel.standardOutput == "Deleted job \(todo)\n")
             let again = try await run(["jobs", "cancel", "\(todo)"], in: db)
-            #expect(again.status == 1 && again.standardError == "Error: job \(todo) is not waiting (or does not exist)\n")
+            #expect(again.status == 1 && again.standardError == "Error: no job with id \(todo)\n")
             let job = try #require(try await App(connector: db).jobManager.job(id: failed))
             #expect(job.status == .cancelled && job.queue == "slow" && job.priority == -1)
+            let ended = try await run(["jobs", "cancel", "\(failed)"], in: db)
+            #expect(ended.status == 1 && ended.standardError == "Error: job \(failed) is not waiting: it is cancelled\n")
         }
     }
 

@@ -180,8 +180,8 @@ struct CountryTick: Codable, Sendable {
         let tick = try app.task("tick") { (_: Tick) in }
         let wrong = try app.task("wrong") { (_: Sum) in }
         #expect(throws: CronParseError.self) { try app.periodic(tick, cron: "61 * * * *") }
-        let arguments = #expect(throws: ArgumentsError.self) { try app.periodic(wrong, cron: "* * * * *") }
-        #expect(arguments?.description == #"arguments of task 'wrong': missing key 'a'; received {"timestamp":0}"#)
+        let arguments = #expect(throws: ConfigurationError.self) { try app.periodic(wrong, cron: "* * * * *") }
+        #expect(arguments?.description.hasSuffix(#"arguments of task 'wrong': missing key 'a'; received {"timestamp":0}"#) == true)
         try app.periodic(tick, cron: "* * * * *")
         let duplicate = #expect(throws: PeriodicTaskAlreadyRegistered.self) { try app.periodic(tick, cron: "0 * * * *") }
         #expect(duplicate?.description == "task 'tick' already has a schedule with periodic id ''; give each schedule of a task its own periodic id")
