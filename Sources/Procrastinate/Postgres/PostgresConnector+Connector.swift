@@ -102,7 +102,7 @@ extension PostgresConnector: Connector {
 
     public func nextScheduledJob(queues: [String]?, taskNames: [String]?) async throws -> Duration? {
         let logger = logger
-        let seconds = try await perform { connection in
+        let seconds = try await perform(writes: false) { connection in
             try await connection.query(
                 "SELECT procrastinate_swift_next_scheduled_job_v1(\(queues)::varchar[], \(taskNames)::varchar[])", logger: logger
             ).decode(Double?.self).all().first ?? nil

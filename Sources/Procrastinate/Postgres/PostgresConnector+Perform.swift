@@ -13,8 +13,11 @@ extension PostgresConnector {
     ///   connection is closed (the pool makes another) and the operation fails with a
     ///   ``DatabaseError`` saying so, without waiting for the connection to notice: a server
     ///   that stops answering never hangs a worker.
+    ///
+    /// `writes: false` runs a read alone, without the transaction's two round trips: nothing
+    /// is acknowledged by it.
     func perform<Result: Sendable>(
-        _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
+        writes: Bool = true, _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try checkOpen()
         let leased = LeasedConnection()
@@ -23,6 +26,7 @@ extension PostgresConnector {
             return try await Self.bounded(within: queryTimeout, endpoint: endpoint, onTimeout: leased.close) {
                 try await client.withConnection { connection in
                     leased.set(connection)
+                    guard writes else { return try await operation(connection) }
                     return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
                 }
             }
