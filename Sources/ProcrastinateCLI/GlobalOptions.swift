@@ -48,9 +48,10 @@ public struct GlobalOptions: ParsableArguments {
 
     /// The logger commands log into, at the chosen level, on standard error.
     ///
-    /// In a real run (``ProcrastinateCommand/main(arguments:commands:app:)``) the choice also
-    /// becomes the process's logging system, once, so that the loggers an application makes
-    /// itself (`Logger(label: "my-service")`) follow `--log-level` and `--log-format` too.
+    /// In a real run (``ProcrastinateCommand/main(arguments:commands:bootstrapsLogging:app:)``)
+    /// the choice also becomes the process's logging system, once, so that the loggers an
+    /// application makes itself (`Logger(label: "my-service")`) follow `--log-level` and
+    /// `--log-format` too.
     func makeLogger(environment: [String: String]) -> Logger {
         let level = (logLevel ?? environment["PROCRASTINATE_LOG_LEVEL"].flatMap { LogLevel(rawValue: $0.lowercased()) } ?? .warning).level
         let format = logFormat ?? environment["PROCRASTINATE_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0.lowercased()) } ?? .text
@@ -68,7 +69,7 @@ public struct GlobalOptions: ParsableArguments {
     }
 
     /// Runs `body` with an app on the chosen database, its connector open: the application's
-    /// (see ``ProcrastinateCommand/main(arguments:commands:app:)``), or else one with the
+    /// (see ``ProcrastinateCommand/main(arguments:commands:bootstrapsLogging:app:)``), or else one with the
     /// built-in tasks only.
     public func withApp<Result: Sendable>(
         environment: [String: String] = ProcessInfo.processInfo.environment,

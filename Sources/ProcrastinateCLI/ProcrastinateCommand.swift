@@ -57,16 +57,20 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
     ///   - commands: an application's own subcommands, listed after ours. One that needs the
     ///     app takes `@OptionGroup var global: GlobalOptions` and calls
     ///     ``GlobalOptions/withApp(environment:_:)``.
+    ///   - bootstrapsLogging: Whether `--log-level` and `--log-format` set up the process's
+    ///     logging system (`LoggingSystem.bootstrap`, which a process may call once), so that
+    ///     every logger follows them. Pass false when the application bootstraps its own
+    ///     logging; the loggers Procrastinate makes still follow the options.
     ///   - makeApp: makes the application's app on a connector to the database the command
     ///     line names; without it, the app has the built-in tasks only.
     public static func main(
-        arguments: [String]? = nil, commands: [any ParsableCommand.Type] = [],
+        arguments: [String]? = nil, commands: [any ParsableCommand.Type] = [], bootstrapsLogging: Bool = true,
         app makeApp: (@Sendable (PostgresConnector) throws -> App)? = nil
     ) async {
         let name = (CommandLine.arguments.first.map { URL(filePath: $0).lastPathComponent }).flatMap { $0.isEmpty ? nil : $0 }
         let invocation = Invocation(
             executableName: name ?? Invocation.standalone.executableName, commands: commands, makeApp: makeApp,
-            bootstrapsLogging: true
+            bootstrapsLogging: bootstrapsLogging
         )
         await Invocation.$current.withValue(invocation) {
             await main(arguments)
@@ -86,7 +90,8 @@ struct Invocation: Sendable {
     /// that parses commands in its own process).
     var bootstrapsLogging: Bool
 
-    /// The standalone executable, and commands parsed outside ``ProcrastinateCommand/main(arguments:commands:app:)``.
+    /// The standalone executable, and commands parsed outside
+    /// ``ProcrastinateCommand/main(arguments:commands:bootstrapsLogging:app:)``.
     static let standalone = Invocation(executableName: "procrastinate", commands: [], makeApp: nil, bootstrapsLogging: false)
 
     @TaskLocal static var current = standalone

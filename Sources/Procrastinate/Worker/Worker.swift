@@ -46,6 +46,9 @@ public final class Worker: Service, CustomStringConvertible {
     private let heartbeatNow = Signal()
     /// Sent when a stop is requested: a fetch under way is abandoned.
     private let stopSignal = Signal()
+    /// Sent when the worker woke up and found nothing to run: ``wakeWhenScheduledJobsAreDue()``
+    /// asks when the next scheduled job is due, beside the fetch loop's wait.
+    private let foundNothing = Signal()
 
     /// How old a claim of this worker's must be before a heartbeat puts it back in the queue
     /// when the worker does not hold its job (the answer to the claim was lost): longer than
@@ -166,6 +169,7 @@ public final class Worker: Service, CustomStringConvertible {
                 sideTasks.addTask { await self.listen(notifying) }
             }
             sideTasks.addTask { await self.pollAbortRequests() }
+            sideTasks.addTask { await self.wakeWhenScheduledJobsAreDue() }
             if let threshold = options.stalledJobRecoveryThreshold {
                 sideTasks.addTask { await self.recoverStalledJobs(threshold: threshold, workerID: workerID) }
             }
@@ -207,6 +211,10 @@ public final class Worker: Service, CustomStringConvertible {
         var failures = 0
         var roundTrip = Duration.zero
         var backlog = false
+        // Whether this fetch follows a wake-up (a notification, a retry written, the poll, the
+        // start) rather than jobs ending: finding nothing then may mean a job scheduled for
+        // later came, so the worker asks when it is due.
+        var afterWake = true
         while !isStopping && !Task.isCancelled {
             var free = options.concurrency - state.withLock { $0.running.count }
             guard free > 0 else {
@@ -264,9 +272,12 @@ public final class Worker: Service, CustomStringConvertible {
                     continue
                 }
                 if !options.wait { break }
-                await wake.wait(upTo: min(options.fetchJobPollingInterval, await untilNextScheduledJob()))
+                if afterWake { foundNothing.send() }
+                await wake.wait(upTo: options.fetchJobPollingInterval)
+                afterWake = true
                 continue
             }
+            afterWake = false
             for job in fetched {
                 let abort = AbortState()
                 state.withLock { state in
@@ -279,20 +290,30 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// How long until the earliest job this worker may run that is scheduled for later is due
-    /// (a retry's next attempt, a job deferred with a delay): an idle worker wakes then, not at
-    /// its next poll. The poll interval when there is none or the database does not say.
-    private func untilNextScheduledJob() async -> Duration {
+    /// Wakes the idle worker when the earliest job it may run that is scheduled for later is
+    /// due (a retry's next attempt, a job deferred with a delay), not at its next poll: each
+    /// time the worker woke up and found nothing to run, asks the database when that is, and
+    /// waits until then (or until that happens again, which may mean an earlier one). Runs
+    /// beside the fetch loop, so that the question never delays a fetch; a worker busy with
+    /// jobs that keep coming does not ask. (A scheduled job whose notification arrived together
+    /// with a runnable job's waits for the next poll at the latest.)
+    private func wakeWhenScheduledJobsAreDue() async {
         let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
-        do {
-            return try await untilStopped {
-                try await connector.nextScheduledJob(queues: queues, taskNames: taskNames)
-            } ?? options.fetchJobPollingInterval
-        } catch {
-            if !isStopping {
+        var asked = false
+        while !isStopping && !Task.isCancelled {
+            if !asked { await foundNothing.wait() }
+            asked = false
+            let due: Duration?
+            do {
+                due = try await connector.nextScheduledJob(queues: queues, taskNames: taskNames)
+            } catch {
                 logger.debug("Could not read when the next scheduled job is due: \(error)", metadata: ["action": "next_scheduled_job_failed"])
+                continue
             }
-            return options.fetchJobPollingInterval
+            guard let due, due < options.fetchJobPollingInterval else { continue }
+            // Found nothing again meanwhile: ask again, a job due sooner may have come.
+            asked = await foundNothing.wait(upTo: due)
+            if !asked { wake.send() }
         }
     }
 
