@@ -136,11 +136,12 @@ public actor InMemoryConnector: NotifyingConnector {
     }
 
     /// The rule of `procrastinate_swift_next_scheduled_job_v1`.
-    public func nextScheduledJob(queues: [String]?, taskNames: [String]?) -> Duration? {
+    public func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) -> Duration? {
         let now = clock()
+        let earliest = now.addingTimeInterval(-(Double(since.components.seconds) + Double(since.components.attoseconds) / 1e18))
         let next = jobs.values.lazy.filter { job in
             job.status == .todo && (queues?.contains(job.queue) ?? true) && (taskNames?.contains(job.taskName) ?? true)
-        }.compactMap(\.scheduledAt).filter { $0 > now }.min()
+        }.compactMap(\.scheduledAt).filter { $0 > earliest }.min()
         return next.map { .milliseconds(Int64(($0.timeIntervalSince(now) * 1000).rounded(.up))) }
     }
 

@@ -27,8 +27,15 @@ public struct JobContext: Sendable {
     /// Values the worker gives every job (a copy per job).
     public let additionalContext: [String: String]
     /// The worker's logger with the job's metadata (`task`, `job_id`, `queue`, `attempt`,
-    /// `worker`): what a task logs is found with the worker's own lines about the job.
-    public let logger: Logger
+    /// `worker`): what a task logs is found with the worker's own lines about the job. Made
+    /// when asked for, so that jobs that do not log do not pay for it.
+    public var logger: Logger {
+        var logger = workerLogger
+        for (key, value) in Self.metadata(of: job) { logger[metadataKey: key] = value }
+        logger[metadataKey: "worker"] = "\(workerName)"
+        return logger
+    }
+    private let workerLogger: Logger
     let abortState: AbortState
 
     /// A context; workers make them, tests may too (`logger`: the worker's, to which the
@@ -52,10 +59,7 @@ public struct JobContext: Sendable {
         self.workerQueues = workerQueues
         self.startedAt = startedAt
         self.additionalContext = additionalContext
-        var logger = logger
-        for (key, value) in Self.metadata(of: job) { logger[metadataKey: key] = value }
-        logger[metadataKey: "worker"] = "\(workerName)"
-        self.logger = logger
+        self.workerLogger = logger
         self.abortState = abortState
     }
 

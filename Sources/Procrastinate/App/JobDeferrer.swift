@@ -54,15 +54,17 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
         let app: App
         let name: String
         let defaults: TaskOptions
-        /// A task known by name only, whose arguments arrive as JSON: checked before inserting.
+        /// A task known by name only, whose arguments were encoded from another type (raw
+        /// JSON, say): they are checked against its own before inserting.
         var decodedByName: TaskDefinition?
         switch target {
         case .task(let definition):
             guard let bound = definition.app else { throw UnboundTask(name: definition.name) }
             (app, name, defaults) = (bound, definition.name, definition.options)
         case .name(let taskName, let owner):
-            decodedByName = owner.task(named: taskName)
-            (app, name, defaults) = (owner, taskName, decodedByName?.options ?? TaskOptions())
+            let known = owner.task(named: taskName)
+            decodedByName = known?.argumentsType == ObjectIdentifier(Arguments.self) ? nil : known
+            (app, name, defaults) = (owner, taskName, known?.options ?? TaskOptions())
         }
         if scheduleAt != nil && scheduleIn != nil {
             throw ConfigurationError(description: "give scheduleAt or scheduleIn, not both (task '\(name)')")

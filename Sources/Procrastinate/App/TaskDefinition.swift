@@ -47,6 +47,8 @@ public final class TaskDefinition: Sendable {
     private let binding: Mutex<Binding>
     private let body: @Sendable (_ arguments: String, _ context: JobContext, _ name: String) async throws -> Void
     private let decodes: @Sendable (_ arguments: String, _ name: String) throws -> Void
+    /// The type its arguments decode as.
+    let argumentsType: ObjectIdentifier
 
     init<Arguments: Decodable & Sendable>(
         name: String, aliases: [String], options: TaskOptions, arguments: Arguments.Type,
@@ -60,6 +62,7 @@ public final class TaskDefinition: Sendable {
         self.decodes = { json, name in
             _ = try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name)
         }
+        self.argumentsType = ObjectIdentifier(Arguments.self)
     }
 
     /// Throws ``ArgumentsError`` unless `arguments` decode as the task's arguments.

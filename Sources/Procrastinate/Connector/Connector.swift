@@ -38,9 +38,11 @@ public protocol Connector: Sendable {
     func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job]
 
     /// How long until the earliest waiting job of `queues` and `taskNames` (nil: any) that is
-    /// scheduled in the future is due (a job deferred for later, or a retry); nil when there is
-    /// none. An idle worker wakes then rather than at its next poll.
-    func nextScheduledJob(queues: [String]?, taskNames: [String]?) async throws -> Duration?
+    /// scheduled later than `since` ago is due (a job deferred for later, or a retry): zero or
+    /// less for one that became due within `since`; nil when there is none. An idle worker
+    /// asks with the time since its fetch that found nothing began, and wakes then rather than
+    /// at its next poll.
+    func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) async throws -> Duration?
 
     /// Records the outcomes of running jobs in one round trip (a retry included), with the
     /// rows and events of ``finishJob(id:status:deleteJob:)`` or ``retryJob(id:at:priority:queue:lock:)``

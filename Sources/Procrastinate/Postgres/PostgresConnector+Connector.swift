@@ -100,11 +100,12 @@ extension PostgresConnector: Connector {
         }
     }
 
-    public func nextScheduledJob(queues: [String]?, taskNames: [String]?) async throws -> Duration? {
+    public func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) async throws -> Duration? {
         let logger = logger
         let seconds = try await perform(writes: false) { connection in
             try await connection.query(
-                "SELECT procrastinate_swift_next_scheduled_job_v1(\(queues)::varchar[], \(taskNames)::varchar[])", logger: logger
+                "SELECT procrastinate_swift_next_scheduled_job_v1(\(queues)::varchar[], \(taskNames)::varchar[], \(since.seconds))",
+                logger: logger
             ).decode(Double?.self).all().first ?? nil
         }
         return seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }

@@ -83,6 +83,9 @@ public final class Worker: Service, CustomStringConvertible {
         /// Jobs whose outcome was written, ever: a fetch that began before one was may have
         /// missed its retry.
         var ended = 0
+        /// When the latest fetch that followed a wake-up and found nothing began: a job due
+        /// since then was not found by it.
+        var foundNothingSince: ContinuousClock.Instant?
     }
 
     /// A worker for `app`'s tasks.
@@ -228,8 +231,8 @@ public final class Worker: Service, CustomStringConvertible {
             }
             let endedBeforeFetch = state.withLock { $0.ended }
             let fetched: [Job]
+            let started = ContinuousClock.now
             do {
-                let started = ContinuousClock.now
                 let (connector, queues, taskNames, limit) = (app.connector, options.queues, claimedTaskNames, free)
                 fetched = try await untilStopped {
                     try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
@@ -272,7 +275,10 @@ public final class Worker: Service, CustomStringConvertible {
                     continue
                 }
                 if !options.wait { break }
-                if afterWake { foundNothing.send() }
+                if afterWake {
+                    state.withLock { $0.foundNothingSince = started }
+                    foundNothing.send()
+                }
                 await wake.wait(upTo: options.fetchJobPollingInterval)
                 afterWake = true
                 continue
@@ -305,14 +311,15 @@ public final class Worker: Service, CustomStringConvertible {
             asked = false
             let due: Duration?
             do {
-                due = try await connector.nextScheduledJob(queues: queues, taskNames: taskNames)
+                let since = ContinuousClock.now - (state.withLock { $0.foundNothingSince } ?? .now)
+            due = try await connector.nextScheduledJob(queues: queues, taskNames: taskNames, dueWithin: since)
             } catch {
                 logger.debug("Could not read when the next scheduled job is due: \(error)", metadata: ["action": "next_scheduled_job_failed"])
                 continue
             }
             guard let due, due < options.fetchJobPollingInterval else { continue }
             // Found nothing again meanwhile: ask again, a job due sooner may have come.
-            asked = await foundNothing.wait(upTo: due)
+            asked = due > .zero ? await foundNothing.wait(upTo: due) : false
             if !asked { wake.send() }
         }
     }

@@ -29,6 +29,26 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
+    func theNextScheduledJobCountsJobsThatBecameDueSinceTheEmptyFetch(kind: ConnectorKind) async throws {
+        try await kind.withConnector { connector in
+            #expect(try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(1)) == nil)
+            _ = try await connector.deferJobs([
+                NewJob(queue: "a", taskName: "t", scheduledAt: Date().addingTimeInterval(-5)),
+                NewJob(queue: "b", taskName: "t", scheduledAt: Date().addingTimeInterval(-0.5)),
+                NewJob(queue: "a", taskName: "u", scheduledAt: Date().addingTimeInterval(30)),
+            ])
+            // Due half a second ago: counted (at once) only when the empty fetch began before.
+            let justDue = try #require(try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(2)))
+            #expect(justDue <= .zero && justDue > .seconds(-2))
+            let later = try #require(try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .milliseconds(100)))
+            #expect(later > .seconds(25) && later <= .seconds(30))
+            // Filtered by queue and task.
+            #expect(try await connector.nextScheduledJob(queues: ["a"], taskNames: ["t"], dueWithin: .seconds(2)) == nil)
+            #expect(try await connector.nextScheduledJob(queues: ["b"], taskNames: nil, dueWithin: .milliseconds(100)) == nil)
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
     func aTypedTaskNameDefersFromAnywhereAndChecksArguments(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let sumName = TaskName<Sum>("sum")
