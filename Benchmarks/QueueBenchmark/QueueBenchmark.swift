@@ -87,7 +87,8 @@ struct QueueBenchmark {
             ("locks_backlog", { try await locks(jobs: backlog) }),
             ("locks_backlog_without_locks", { try await locks(jobs: backlog, locked: false) }),
             ("work_c100", { try await sleepers() }),
-            ("work_c10_no_database", { try await workWithoutDatabase() }),
+            ("work_c1_no_database", { try await workWithoutDatabase(concurrency: 1) }),
+            ("work_c10_no_database", { try await workWithoutDatabase(concurrency: 10) }),
         ]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
@@ -103,7 +104,7 @@ struct QueueBenchmark {
         }
         var summary: [String: Any] = [:]
         for name in ["defer_sequential", "defer_batch_100", "defer_batch_1000", "work_c1_listen_on", "work_c10_listen_on",
-                     "work_c1_listen_off", "work_c10_listen_off", "locks_c10_k10", "locks_backlog", "locks_backlog_without_locks", "work_c100", "work_c10_no_database",
+                     "work_c1_listen_off", "work_c10_listen_off", "locks_c10_k10", "locks_backlog", "locks_backlog_without_locks", "work_c100", "work_c1_no_database", "work_c10_no_database",
                      "raw_insert_sequential", "raw_insert_batch_100", "raw_cycle_batch_100"] {
             summary["\(name)_jobs_per_s"] = median(name, "jobs_per_s")
         }
@@ -296,11 +297,11 @@ struct QueueBenchmark {
     }
 
     /// The worker's own cost: no-op jobs from a connector that costs nothing, no database.
-    func workWithoutDatabase() async throws -> [String: Any] {
+    func workWithoutDatabase(concurrency: Int) async throws -> [String: Any] {
         let stub = StubConnector(jobs: n, taskName: "bench.noop")
         let app = App(connector: stub, logger: app.logger)
         _ = try app.task("bench.noop") { (_: Index) in }
-        let options = WorkerOptions(concurrency: 10, wait: false, stalledJobRecoveryThreshold: nil, runsPeriodicDeferrer: false)
+        let options = WorkerOptions(concurrency: concurrency, wait: false, stalledJobRecoveryThreshold: nil, runsPeriodicDeferrer: false)
         let time = try await timed { try await Worker(app: app, options: options).run() }
         return result(jobs: n, time, ok: stub.succeeded == n)
     }

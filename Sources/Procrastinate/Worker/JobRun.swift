@@ -3,7 +3,7 @@ import Logging
 import Tracing
 
 /// One run of one job: the task's body inside its middleware (an abort request or its
-/// timeout cancels it), then its outcome logged, for the worker's ``OutcomeWriter`` to record.
+/// timeout cancels it), then its outcome logged, for the worker to record.
 struct JobRun {
     let worker: Worker
     let job: Job
@@ -25,10 +25,9 @@ struct JobRun {
         extra.merging(JobContext.metadata(of: job), uniquingKeysWith: { extra, _ in extra })
     }
 
-    /// Runs the job; `bodyEnded` is called once the task's body has returned. Returns the
-    /// outcome for the worker's ``OutcomeWriter`` to record, fenced by the attempt the job was
-    /// claimed in.
-    func run(bodyEnded: () -> Void) async -> JobOutcome {
+    /// Runs the job; returns the outcome for the worker to record, fenced by the attempt the
+    /// job was claimed in.
+    func run() async -> JobOutcome {
         let started = ContinuousClock.now
         logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
         let metrics = worker.metrics.started(job)
@@ -53,7 +52,6 @@ struct JobRun {
         }
 
         let duration = ContinuousClock.now - started
-        bodyEnded()
         metrics.ended(outcome: outcome, duration: duration)
         report(outcome, duration: duration)
         return record(outcome)

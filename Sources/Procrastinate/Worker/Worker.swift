@@ -33,21 +33,13 @@ public final class Worker: Service, CustomStringConvertible {
     /// (with the built-in ones), or every task with `claimUnknownTasks`. Made once, not at every
     /// claim.
     private let registration: WorkerRegistration
-    /// Writes finished jobs' outcomes, in batches.
-    let outcomes: OutcomeWriter
-    /// How many job bodies run now.
-    private let bodies = BodyCount()
     private let state: Mutex<State>
-    /// Sent when a job may be waiting: a notification, a stop request.
-    private let wake = Signal()
-    /// Sent when a running job ended.
-    private let jobEnded = Signal()
+    /// Sent when a stop is requested: a claim under way is abandoned.
+    private let stopSignal = Signal()
     /// Sent when the worker's registration turned out to be gone: a heartbeat registers it again.
     private let heartbeatNow = Signal()
-    /// Sent when a stop is requested: a fetch under way is abandoned.
-    private let stopSignal = Signal()
-    /// Sent when the worker woke up and found nothing to run: ``wakeWhenScheduledJobsAreDue()``
-    /// asks when the next scheduled job is due, beside the fetch loop's wait.
+    /// Sent when a claim after a wake-up found nothing: ``wakeWhenScheduledJobsAreDue()`` asks
+    /// when the next scheduled job is due, beside the claims.
     private let foundNothing = Signal()
 
     /// How old a claim of this worker's must be before a heartbeat puts it back in the queue
@@ -55,35 +47,14 @@ public final class Worker: Service, CustomStringConvertible {
     /// any claim may take to reach the worker.
     static let strayGrace = Duration.seconds(60)
 
-    /// A job claimed by this worker, until its outcome is recorded.
-    private struct Held {
-        /// Its attempts when claimed.
-        var attempts: Int
-        /// Whether its outcome was handed to the writer (whose writes are fenced).
-        var recording = false
-    }
-
+    /// The state machine, which owns every decision, and what its driver keeps beside it.
     private struct State {
-        var stopRequested = false
-        var workerID: Int64?
-        var listening = false
-        /// Jobs holding a slot, by id.
-        var running: [Int64: AbortState] = [:]
-        /// Jobs claimed whose outcomes are not recorded yet: what the heartbeat holds.
-        var held: [Int64: Held] = [:]
-        /// Held jobs that another worker recovered: their outcomes are not recorded.
-        var lost: Set<Int64> = []
-        /// Whether the database has been answering, for stalled-job recovery.
-        var contact: DatabaseContact
-        /// An error that no retry can heal (the app closed, the schema missing): the worker
-        /// stops and throws it.
-        var fatal: (any Error)?
-        /// Jobs whose slot was freed while their outcome is being written.
-        var ending = 0
-        /// Jobs whose outcome was written, ever: a fetch that began before one was may have
-        /// missed its retry.
-        var ended = 0
-        /// When the latest fetch that followed a wake-up and found nothing began: a job due
+        var machine: WorkerStateMachine
+        /// How to abort each job whose body runs: made when the machine starts the job.
+        var aborts: [Int64: AbortState] = [:]
+        /// Where actions that need a task of their own go, while the engine runs.
+        var spawn: AsyncStream<WorkerStateMachine.Action>.Continuation?
+        /// When the latest claim that followed a wake-up and found nothing began: a job due
         /// since then was not found by it.
         var foundNothingSince: ContinuousClock.Instant?
     }
@@ -100,24 +71,26 @@ public final class Worker: Service, CustomStringConvertible {
             name: options.name, queues: options.queues,
             taskNames: options.claimUnknownTasks ? nil : app.taskNames + BuiltinTasks.names
         )
+        let configuration = WorkerStateMachine.Configuration(
+            concurrency: options.concurrency, waitsForJobs: options.wait, pollInterval: options.fetchJobPollingInterval,
+            coalescingWindow: options.fetchCoalescingWindow, gracefulTimeout: options.shutdownGracefulTimeout
+        )
         // Heartbeats answer every interval (plus their round trip): answers further apart mean
         // the database was out of reach in between.
-        self.state = Mutex(State(contact: DatabaseContact(maxGap: max(options.updateHeartbeatInterval * 2, .seconds(1)))))
-        self.outcomes = OutcomeWriter(connector: app.connector, logger: logger, window: options.fetchCoalescingWindow) { [bodies] in
-            bodies.any
-        }
+        let contact = DatabaseContact(maxGap: max(options.updateHeartbeatInterval * 2, .seconds(1)))
+        self.state = Mutex(State(machine: WorkerStateMachine(configuration: configuration, contact: contact)))
     }
 
     public var description: String { "Worker(\(options.name))" }
 
     /// The worker's row in `procrastinate_workers`, while it runs.
-    public var workerID: Int64? { state.withLock { $0.workerID } }
+    public var workerID: Int64? { state.withLock { $0.machine.workerID } }
 
     /// Whether notifications reach the worker now (its LISTEN is active).
-    public var isListening: Bool { state.withLock { $0.listening } }
+    public var isListening: Bool { state.withLock { $0.machine.isListening } }
 
     /// The ids of the jobs running now.
-    public var runningJobIDs: [Int64] { state.withLock { $0.running.keys.sorted() } }
+    public var runningJobIDs: [Int64] { state.withLock { $0.machine.runningJobIDs } }
 
     /// Runs until stopped: by a graceful shutdown of its service group, by ``stop()``, by
     /// cancellation, or (with `wait: false`) when no job can be fetched.
@@ -131,20 +104,15 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// Stops fetching; running jobs finish (up to the graceful timeout) and the worker returns.
     public func stop() {
-        let first = state.withLock { state in
-            defer { state.stopRequested = true }
-            return !state.stopRequested
-        }
+        let first = state.withLock { !$0.machine.isStopping }
         if first {
             logger.info("Stop requested", metadata: ["action": "stopping_worker"])
         }
-        outcomes.stopping()
-        wake.send()
-        jobEnded.send()
+        post(.stopRequested(at: .now))
         stopSignal.send()
     }
 
-    private var isStopping: Bool { state.withLock { $0.stopRequested } }
+    private var isStopping: Bool { state.withLock { $0.machine.isStopping } }
 
     /// The tasks whose jobs this worker claims (nil: every task).
     private var claimedTaskNames: [String]? { registration.taskNames }
@@ -156,10 +124,6 @@ public final class Worker: Service, CustomStringConvertible {
             logger.info("Pruned stalled workers \(pruned)", metadata: ["action": "prune_stalled_workers"])
         }
         let workerID = try await connector.registerWorker(registration)
-        state.withLock { state in
-            state.workerID = workerID
-            state.contact.answered(at: .now)
-        }
         let queues = options.queues.map { $0.joined(separator: ", ") } ?? "all queues"
         logger.info(
             "Starting worker on \(queues)",
@@ -183,14 +147,17 @@ public final class Worker: Service, CustomStringConvertible {
                 )
                 sideTasks.addTask { await deferrer.run() }
             }
-            // A discarding group: a long-running worker must not keep every finished job's task.
-            await withDiscardingTaskGroup { jobs in
-                await fetchJobs(workerID: workerID, into: &jobs)
-                await finishRunningJobs()
+            // The engine runs in a task of its own: cancelling the worker reaches it as an
+            // event (its jobs are aborted, their outcomes still written), not as the
+            // cancellation of every claim, write and timer at once. Its heartbeats go on
+            // meanwhile, holding its jobs.
+            let engine = Task { await self.runEngine(workerID: workerID) }
+            await withTaskCancellationHandler {
+                await engine.value
+            } onCancel: {
+                self.post(.cancelled(at: .now))
+                self.stopSignal.send()
             }
-            // Jobs hand their outcomes over and end; the worker ends once they are written (its
-            // heartbeats go on meanwhile, holding their jobs), or given up.
-            await outcomes.drain()
             sideTasks.cancelAll()
         }
 
@@ -199,100 +166,202 @@ public final class Worker: Service, CustomStringConvertible {
         if case .failure(let error) = unregistered {
             logger.warning("Could not unregister the worker: \(error)", metadata: ["action": "stop_worker"])
         }
-        let fatal = state.withLock { state in
-            state.workerID = nil
-            return state.fatal
-        }
+        let fatal = state.withLock { $0.machine.fatal }
         logger.info("Stopped worker", metadata: ["action": "stop_worker", "worker_id": "\(workerID)"])
         if let fatal { throw fatal }
     }
 
-    // MARK: Fetching
+    // MARK: Driving the state machine
 
-    /// Claims as many jobs as there are free slots in one round trip, and starts them.
-    private func fetchJobs(workerID: Int64, into jobs: inout DiscardingTaskGroup) async {
-        var failures = 0
-        var roundTrip = Duration.zero
-        var backlog = false
-        // Whether this fetch follows a wake-up (a notification, a retry written, the poll, the
-        // start) rather than jobs ending: finding nothing then may mean a job scheduled for
-        // later came, so the worker asks when it is due.
-        var afterWake = true
-        while !isStopping && !Task.isCancelled {
-            var free = options.concurrency - state.withLock { $0.running.count }
-            guard free > 0 else {
-                await jobEnded.wait()
-                continue
-            }
-            // Right after a full batch (so jobs are likely waiting), slots that free up together
-            // are claimed together.
-            if backlog && free < options.concurrency && options.fetchCoalescingWindow > .zero {
-                free = await moreFreeSlots(within: min(roundTrip, options.fetchCoalescingWindow))
-            }
-            let endedBeforeFetch = state.withLock { $0.ended }
-            let fetched: [Job]
-            let started = ContinuousClock.now
-            do {
-                let (connector, queues, taskNames, limit) = (app.connector, options.queues, claimedTaskNames, free)
-                fetched = try await untilStopped {
-                    try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
-                }
-                roundTrip = ContinuousClock.now - started
-                backlog = fetched.count == free
-                failures = 0
-            } catch {
-                guard !isStopping else { break }
-                if error is AppNotOpen || error is SchemaError {
-                    logger.critical("The worker stops: \(error)", metadata: ["action": "worker_failed"])
-                    state.withLock { $0.fatal = error }
-                    stop()
-                    break
-                }
-                failures += 1
-                if (error as? DatabaseError)?.sqlState == "23503" {
-                    // procrastinate_jobs_worker_id_fkey: this worker's row was pruned.
-                    logger.warning(
-                        "This worker's registration is gone (pruned while it was paused or cut off); registering again",
-                        metadata: ["action": "registration_gone"]
-                    )
-                    heartbeatNow.send()
+    /// Runs the state machine's actions until it finishes: those that await (a claim, a job,
+    /// a write) in tasks of a discarding group (a long-running worker must not keep every
+    /// finished job's task), each task going on with what its own action led to.
+    private func runEngine(workerID: Int64) async {
+        let (actions, spawn) = AsyncStream.makeStream(of: WorkerStateMachine.Action.self)
+        state.withLock { $0.spawn = spawn }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.drive(.registered(workerID: workerID, at: .now)) }
+            for await action in actions {
+                if case .wake(let instant) = action {
+                    group.addTask {
+                        guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
+                        await self.drive(.timer(at: .now))
+                    }
                 } else {
-                    logger.error("Fetching jobs failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                    group.addTask { await self.drive(after: action) }
                 }
-                if (error as? DatabaseError)?.isTransient ?? false {
-                    state.withLock { $0.contact.lost() }
-                }
-                // A one-shot worker gives up rather than retrying forever.
-                if !options.wait && failures >= 10 { break }
-                await wake.wait(upTo: min(options.fetchJobPollingInterval, .milliseconds(100 << min(failures, 6))))
-                continue
             }
-            guard !fetched.isEmpty else {
-                // A one-shot worker looks again once its running jobs ended and their outcomes
-                // are written: a retry makes a job available again.
-                if !options.wait, state.withLock({ $0.ending > 0 || !$0.running.isEmpty || $0.ended != endedBeforeFetch }) {
-                    await jobEnded.wait()
-                    continue
+            // Finished: nothing runs; timers left are of no use.
+            group.cancelAll()
+        }
+    }
+
+    /// Gives `event` to the state machine, and performs what it says: the first action that
+    /// awaits in this task (then the event it leads to, and so on), the others in tasks of
+    /// their own.
+    private func drive(_ event: WorkerStateMachine.Event) async {
+        var next: WorkerStateMachine.Event? = event
+        while let event = next {
+            next = nil
+            var inline: WorkerStateMachine.Action?
+            for action in handle(event) {
+                if Self.awaits(action), inline == nil {
+                    inline = action
+                } else {
+                    perform(action)
                 }
-                if !options.wait { break }
-                if afterWake {
-                    state.withLock { $0.foundNothingSince = started }
-                    foundNothing.send()
-                }
-                await wake.wait(upTo: options.fetchJobPollingInterval)
-                afterWake = true
-                continue
             }
-            afterWake = false
-            for job in fetched {
-                let abort = AbortState()
-                state.withLock { state in
-                    state.running[job.id] = abort
-                    state.held[job.id] = Held(attempts: job.attempts)
-                }
-                bodies.started()
-                jobs.addTask { await self.run(job, abort: abort) }
+            if let inline { next = await performAwaiting(inline) }
+        }
+    }
+
+    /// Performs `action` in this task, then drives what follows.
+    private func drive(after action: WorkerStateMachine.Action) async {
+        await drive(performAwaiting(action))
+    }
+
+    /// Gives `event` to the state machine from a task that must not wait (a callback, a side
+    /// task): every action that awaits gets a task of its own.
+    private func post(_ event: WorkerStateMachine.Event) {
+        for action in handle(event) { perform(action) }
+    }
+
+    private func handle(_ event: WorkerStateMachine.Event) -> [WorkerStateMachine.Action] {
+        state.withLock { state in
+            let actions = state.machine.handle(event)
+            for case .start(let job) in actions { state.aborts[job.id] = AbortState() }
+            for case .foundNothing(let since) in actions { state.foundNothingSince = since }
+            return actions
+        }
+    }
+
+    private static func awaits(_ action: WorkerStateMachine.Action) -> Bool {
+        switch action {
+        case .claim, .start, .write: true
+        case .abort, .wake, .foundNothing, .lostJobEnded, .outcomesGivenUp, .finish: false
+        }
+    }
+
+    /// Performs an action that does not await (or hands one that does to a task of its own).
+    private func perform(_ action: WorkerStateMachine.Action) {
+        switch action {
+        case .claim, .start, .write, .wake:
+            _ = state.withLock { $0.spawn }?.yield(action)
+        case .abort(let ids, let reason):
+            let aborts = state.withLock { state in ids.compactMap { id in state.aborts[id].map { (id, $0) } } }
+            for (id, abort) in aborts where abort.request(reason) {
+                logAbort(of: id, reason)
             }
+        case .foundNothing:
+            foundNothing.send()
+        case .lostJobEnded(let id):
+            logger.warning(
+                "Job \(id) ended here after another worker recovered it; its outcome was not recorded",
+                metadata: ["action": "lost_job_ended", "job_id": "\(id)"]
+            )
+        case .outcomesGivenUp(let ids):
+            logger.error(
+                "Could not record the outcomes of jobs \(ids); they stay doing and will run again once this worker no longer holds them",
+                metadata: ["action": "outcomes_given_up"]
+            )
+        case .finish:
+            state.withLock { state in
+                state.spawn?.finish()
+                state.spawn = nil
+            }
+        }
+    }
+
+    /// Performs an action that awaits; returns the event it led to.
+    private func performAwaiting(_ action: WorkerStateMachine.Action) async -> WorkerStateMachine.Event {
+        switch action {
+        case .claim(let limit):
+            return await claim(limit: limit)
+        case .start(let job):
+            let abort = state.withLock { $0.aborts[job.id] } ?? AbortState()
+            let outcome = await JobRun(worker: self, job: job, abort: abort).run()
+            _ = state.withLock { $0.aborts.removeValue(forKey: job.id) }
+            return .bodyEnded(outcome, at: .now)
+        case .write(let outcomes, let claim):
+            return await write(outcomes, claim: claim)
+        case .abort, .wake, .foundNothing, .lostJobEnded, .outcomesGivenUp, .finish:
+            preconditionFailure("\(action) does not await")
+        }
+    }
+
+    // MARK: Claims and writes
+
+    /// Claims up to `limit` jobs in one round trip.
+    private func claim(limit: Int) async -> WorkerStateMachine.Event {
+        guard let workerID else { return .claimFailed(fatal: nil, at: .now) }
+        let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
+        do {
+            let jobs = try await untilStopped {
+                try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
+            }
+            return .claimed(jobs, at: .now)
+        } catch {
+            guard !isStopping else { return .claimFailed(fatal: nil, at: .now) }
+            if error is AppNotOpen || error is SchemaError {
+                logger.critical("The worker stops: \(error)", metadata: ["action": "worker_failed"])
+                stopSignal.send()
+                return .claimFailed(fatal: error, at: .now)
+            }
+            if (error as? DatabaseError)?.sqlState == "23503" {
+                // procrastinate_jobs_worker_id_fkey: this worker's row was pruned.
+                logger.warning(
+                    "This worker's registration is gone (pruned while it was paused or cut off); registering again",
+                    metadata: ["action": "registration_gone"]
+                )
+                heartbeatNow.send()
+            } else {
+                logger.error("Fetching jobs failed: \(error)", metadata: ["action": "fetch_job_failed"])
+            }
+            if (error as? DatabaseError)?.isTransient ?? false {
+                post(.databaseUnreachable)
+            }
+            return .claimFailed(fatal: nil, at: .now)
+        }
+    }
+
+    /// Records `outcomes` and claims up to `claim` jobs in the same transaction. The write runs
+    /// in a task of its own, which nothing cancels: an outcome is not lost to a cancellation.
+    private func write(_ outcomes: [JobOutcome], claim: Int) async -> WorkerStateMachine.Event {
+        let (connector, queues, taskNames, workerID) = (app.connector, options.queues, claimedTaskNames, workerID)
+        let result = await Task {
+            guard claim > 0 else { return (leftAlone: try await connector.finishJobs(outcomes), fetched: [Job]()) }
+            return try await connector.finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: claim, taskNames: taskNames)
+        }.result
+        switch result {
+        case .success(let written):
+            let failures = state.withLock { $0.machine.writeFailures }
+            if failures > 0 {
+                logger.info(
+                    "Recorded \(outcomes.count) outcomes after \(failures) failed attempts",
+                    metadata: ["action": "outcomes_recorded_after_failures"]
+                )
+            }
+            if !written.leftAlone.isEmpty {
+                logger.warning(
+                    "Jobs \(written.leftAlone) no longer ran in the attempt this worker ran; their outcomes were not recorded",
+                    metadata: ["action": "ending_job"]
+                )
+            }
+            return .written(leftAlone: written.leftAlone, successors: written.fetched, at: .now)
+        case .failure(let error):
+            let now = ContinuousClock.now
+            let (failures, failing) = state.withLock { ($0.machine.writeFailures + 1, $0.machine.writeFailing(at: now)) }
+            let canHeal = (error as? DatabaseError)?.isTransient ?? false
+            if canHeal, failures == 1 || failures.isMultiple(of: 10) {
+                logger.log(
+                    level: failures == 1 ? .warning : .error,
+                    "Could not record \(outcomes.count) outcomes (failing for \(String(format: "%.1f", (failing ?? .zero).seconds)) s): \(error); trying again",
+                    metadata: ["action": "outcomes_not_recorded"]
+                )
+            } else if !canHeal {
+                logger.error("Could not record the outcomes of jobs \(outcomes.map(\.jobID)): \(error)", metadata: ["action": "outcomes_not_recorded"])
+            }
+            return .writeFailed(canHeal: canHeal, at: now)
         }
     }
 
@@ -320,64 +389,7 @@ public final class Worker: Service, CustomStringConvertible {
             guard let due, due < options.fetchJobPollingInterval else { continue }
             // Found nothing again meanwhile: ask again, a job due sooner may have come.
             asked = due > .zero ? await foundNothing.wait(upTo: due) : false
-            if !asked { wake.send() }
-        }
-    }
-
-    /// Runs `job` in the current task, then the jobs its slot is handed.
-    ///
-    /// A job without a lock frees its slot as soon as its body ended, so that the next claim
-    /// overlaps the writing of its outcome. A locked job keeps its slot until then: its lock's
-    /// next job cannot be claimed before. Its outcome's transaction claims a job for the slot
-    /// (see ``OutcomeWriter``), which runs next in this task: the next job of a lock starts
-    /// one round trip sooner.
-    private func run(_ job: Job, abort: AbortState) async {
-        var next: (job: Job, abort: AbortState)? = (job, abort)
-        while let (job, abort) = next {
-            let freesEarly = job.lock == nil
-            let outcome = await JobRun(worker: self, job: job, abort: abort).run {
-                bodies.ended()
-                if freesEarly {
-                    state.withLock { state in
-                        state.running.removeValue(forKey: job.id)
-                        state.ending += 1
-                    }
-                }
-                jobEnded.send()
-            }
-            let lost = state.withLock { state in
-                if state.lost.remove(job.id) != nil { return true }
-                state.held[job.id]?.recording = true
-                return false
-            }
-            if lost {
-                logger.warning(
-                    "Job \(job.id) ended here after another worker recovered it; its outcome was not recorded",
-                    metadata: ["action": "lost_job_ended", "job_id": "\(job.id)"]
-                )
-                next = ended(job, freedEarly: freesEarly, successor: nil)
-                continue
-            }
-            // An idle worker learns when the retry is due (its wait may end after that).
-            let wakeAfterwards = outcome.retry != nil ? wake : nil
-            if freesEarly {
-                outcomes.submit(outcome) { _ in
-                    _ = self.ended(job, freedEarly: true, successor: nil)
-                    wakeAfterwards?.send()
-                }
-                next = nil
-            } else {
-                let successor = await withCheckedContinuation { written in
-                    outcomes.submit(outcome, claim: successorClaim) { [bodies] successor in
-                        // Counted before the writer looks again, so that it waits for this
-                        // body too: the lock chains it wrote together stay together.
-                        if successor != nil { bodies.started() }
-                        written.resume(returning: successor)
-                    }
-                }
-                next = ended(job, freedEarly: false, successor: successor)
-                wakeAfterwards?.send()
-            }
+            if !asked { post(.wake(at: .now)) }
         }
     }
 
@@ -398,66 +410,16 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// Where a slot freed by a written outcome claims its next job; nil once stopping or
-    /// cancelled (the job would only be aborted).
-    private var successorClaim: OutcomeWriter.SuccessorClaim? {
-        guard !Task.isCancelled else { return nil }
-        return state.withLock { state in
-            guard !state.stopRequested, let workerID = state.workerID else { return nil }
-            return OutcomeWriter.SuccessorClaim(queues: options.queues, workerID: workerID, taskNames: claimedTaskNames)
-        }
-    }
-
-    /// Once `job`'s outcome was written: its slot is freed, or taken by `successor` (whose body
-    /// was counted as started already), which is returned with its abort state.
-    private func ended(_ job: Job, freedEarly: Bool, successor: Job?) -> (job: Job, abort: AbortState)? {
-        let next = successor.map { (job: $0, abort: AbortState()) }
-        state.withLock { state in
-            if freedEarly { state.ending -= 1 } else { state.running.removeValue(forKey: job.id) }
-            state.held.removeValue(forKey: job.id)
-            if let next {
-                state.running[next.job.id] = next.abort
-                state.held[next.job.id] = Held(attempts: next.job.attempts)
-            }
-            state.ended += 1
-        }
-        jobEnded.send()
-        return next
-    }
-
-    /// Waits up to `window` for the bodies running now to end; returns how many slots are
-    /// free then. Fetching for the first freed slot alone would make the others wait for that
-    /// fetch anyway, and cost a round trip more: jobs that end together (a batch of short
-    /// jobs) are claimed together. Slots held while an outcome is written (locked jobs) are
-    /// not waited for: they free up with the write, not soon.
-    private func moreFreeSlots(within window: Duration) async -> Int {
-        let deadline = ContinuousClock.now + window
-        while bodies.any, ContinuousClock.now < deadline, !isStopping {
-            await jobEnded.wait(upTo: deadline - ContinuousClock.now)
-        }
-        return options.concurrency - state.withLock { $0.running.count }
-    }
-
-    /// After fetching stopped: running jobs finish, aborted when the graceful timeout passes
-    /// or at once when the worker was cancelled. The group then waits for them to end.
-    private func finishRunningJobs() async {
-        // However the worker ends (stopped, cancelled, or a one-shot worker out of jobs), its
-        // shutdown is bounded: outcomes that keep failing are given up.
-        outcomes.stopping()
-        if Task.isCancelled {
-            abortRunningJobs(.shutdown)
-        } else if let timeout = options.shutdownGracefulTimeout, isStopping {
-            let deadline = ContinuousClock.now + timeout
-            while state.withLock({ !$0.running.isEmpty }), ContinuousClock.now < deadline, !Task.isCancelled {
-                await jobEnded.wait(upTo: deadline - ContinuousClock.now)
-            }
-            abortRunningJobs(.shutdown)
-        }
-    }
-
-    private func abortRunningJobs(_ reason: AbortReason) {
-        let running = state.withLock { $0.running }
-        for (id, abort) in running where abort.request(reason) {
+    private func logAbort(of id: Int64, _ reason: AbortReason) {
+        switch reason {
+        case .lost:
+            logger.error(
+                "Job \(id) was recovered by another worker while this one was paused or cut off: it is stopped here, and its outcome will not be recorded",
+                metadata: ["action": "job_lost", "job_id": "\(id)"]
+            )
+        case .userRequest:
+            logger.info("Aborting job \(id) on request", metadata: ["action": "abort_job", "job_id": "\(id)"])
+        case .shutdown:
             logger.info("Aborting job \(id) (\(reason.rawValue))", metadata: ["action": "abort_job", "job_id": "\(id)"])
         }
     }
@@ -465,10 +427,8 @@ public final class Worker: Service, CustomStringConvertible {
     /// Asks a running job to abort; returns whether it runs here.
     @discardableResult
     func requestAbort(ofJob id: Int64) -> Bool {
-        guard let abort = state.withLock({ $0.running[id] }) else { return false }
-        if abort.request(.userRequest) {
-            logger.info("Aborting job \(id) on request", metadata: ["action": "abort_job", "job_id": "\(id)"])
-        }
+        guard state.withLock({ $0.machine.phase(of: id) == .running }) else { return false }
+        post(.abortRequested(jobID: id, reason: .userRequest))
         return true
     }
 
@@ -480,15 +440,15 @@ public final class Worker: Service, CustomStringConvertible {
         while !Task.isCancelled {
             await heartbeatNow.wait(upTo: options.updateHeartbeatInterval)
             guard !Task.isCancelled else { return }
-            let held = state.withLock { $0.held.map { HeldJob(id: $0.key, attempts: $0.value.attempts) } }
+            let held = state.withLock { $0.machine.heldJobs }
             do {
                 let reply = try await app.connector.heartbeat(
                     workerID: workerID, holding: held, registration: registration, strayGrace: Self.strayGrace
                 )
-                state.withLock { $0.contact.answered(at: .now) }
+                post(.databaseAnswered(at: .now))
                 handle(reply, workerID: workerID, held: held)
             } catch {
-                state.withLock { $0.contact.lost() }
+                post(.databaseUnreachable)
                 logger.warning("Heartbeat failed: \(error)", metadata: ["action": "heartbeat_failed"])
             }
         }
@@ -507,21 +467,8 @@ public final class Worker: Service, CustomStringConvertible {
                 metadata: ["action": "worker_registered_again", "worker_id": "\(workerID)"]
             )
         }
-        let attempts = Dictionary(held.map { ($0.id, $0.attempts) }, uniquingKeysWith: { first, _ in first })
-        for id in reply.lostJobIDs {
-            let (lost, abort) = state.withLock { state -> (Bool, AbortState?) in
-                guard let job = state.held[id], job.attempts == attempts[id], !job.recording else { return (false, nil) }
-                state.held.removeValue(forKey: id)
-                state.lost.insert(id)
-                return (true, state.running[id])
-            }
-            guard lost else { continue }
-            abort?.request(.lost)
-            logger.error(
-                "Job \(id) was recovered by another worker while this one was paused or cut off: it is stopped here, and its outcome will not be recorded",
-                metadata: ["action": "job_lost", "job_id": "\(id)"]
-            )
-        }
+        let lostIDs = Set(reply.lostJobIDs)
+        post(.jobsLost(held.filter { lostIDs.contains($0.id) }))
         if !reply.releasedJobIDs.isEmpty {
             logger.warning(
                 "Jobs \(reply.releasedJobIDs) were claimed for this worker but never reached it; they were put back in the queue",
@@ -538,21 +485,19 @@ public final class Worker: Service, CustomStringConvertible {
         while !Task.isCancelled {
             do {
                 try await connector.listen(queues: options.queues) { [self] in
-                    state.withLock { $0.listening = true }
-                    wake.send()
+                    post(.listening(true))
+                    post(.wake(at: .now))
                 } onNotification: { [self] notification in
                     switch notification {
-                    case .jobInserted: wake.send()
+                    case .jobInserted: post(.wake(at: .now))
                     case .abortRequested(let id): requestAbort(ofJob: id)
                     }
                 }
             } catch {
                 logger.warning("Listening for notifications failed, reconnecting in \(backoff): \(error)", metadata: ["action": "listen_failed"])
             }
-            let wasListening = state.withLock { state in
-                defer { state.listening = false }
-                return state.listening
-            }
+            let wasListening = isListening
+            post(.listening(false))
             guard !Task.isCancelled else { return }
             if wasListening { backoff = .milliseconds(100) }
             try? await Task.sleep(for: backoff)
@@ -564,7 +509,7 @@ public final class Worker: Service, CustomStringConvertible {
     private func pollAbortRequests() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: options.abortJobPollingInterval)
-            guard !Task.isCancelled, state.withLock({ !$0.running.isEmpty }) else { continue }
+            guard !Task.isCancelled, state.withLock({ !$0.machine.runningJobIDs.isEmpty }) else { continue }
             do {
                 for id in try await app.connector.jobIDsToAbort(queue: nil) {
                     requestAbort(ofJob: id)
@@ -581,10 +526,10 @@ public final class Worker: Service, CustomStringConvertible {
         let interval = max(min(threshold / 2, .seconds(60)), .milliseconds(200))
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            guard !Task.isCancelled, state.withLock({ $0.contact.hasLasted(threshold, at: .now) }) else { continue }
+            guard !Task.isCancelled, state.withLock({ $0.machine.contact.hasLasted(threshold, at: .now) }) else { continue }
             do {
                 for job in try await app.connector.stalledJobs(secondsSinceHeartbeat: threshold.seconds, queue: nil, taskName: nil) {
-                    guard state.withLock({ $0.held[job.id] == nil }) else { continue }
+                    guard state.withLock({ !$0.machine.holds(job.id) }) else { continue }
                     let decision = recoveryDecision(for: job)
                     guard try await app.connector.recoverStalledJob(
                         job, staleAfter: threshold.seconds, excludingWorker: workerID, decision: decision
@@ -633,16 +578,4 @@ extension App {
         ))
         try await group.run()
     }
-}
-
-/// How many job bodies run now: the worker waits for them before fetching, its outcome
-/// writer before writing, so that jobs ending together are claimed and recorded together.
-final class BodyCount: Sendable {
-    private let count = Atomic(0)
-
-    func started() { count.add(1, ordering: .relaxed) }
-    func ended() { count.subtract(1, ordering: .relaxed) }
-
-    /// Whether any runs.
-    var any: Bool { count.load(ordering: .relaxed) > 0 }
 }

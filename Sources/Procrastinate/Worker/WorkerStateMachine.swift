@@ -1,0 +1,469 @@
+/// A worker's whole life, as a pure state machine: which jobs it holds and what each is doing,
+/// the outcomes waiting to be written, when to claim, when to write, when to stop. It takes
+/// events (jobs claimed, a body ended, outcomes written, a notification, a stop request, a
+/// timer) and returns the actions to perform (claim, start a job, write outcomes, abort jobs,
+/// wake at an instant, finish); it performs no I/O and reads no clock: every event carries the
+/// instant it happened at. ``Worker`` drives it.
+///
+/// A job holds one of the worker's `concurrency` slots while its body runs. A job without a
+/// lock frees its slot when its body ends, so that the next claim overlaps the writing of its
+/// outcome; a locked job keeps its slot until its outcome's write, which claims a job for the
+/// slot in the same transaction: its lock's next job can be claimed only once the outcome is
+/// written, and starts one round trip sooner. Every outcome (success, failure, abort, retry)
+/// goes through the same writes, in batches: a write takes every outcome waiting, after
+/// waiting up to `coalescingWindow` for the bodies running to end (jobs ending together are
+/// written together), and claims for every free slot at the same time.
+struct WorkerStateMachine {
+    typealias Instant = ContinuousClock.Instant
+
+    struct Configuration {
+        /// How many jobs run at once.
+        var concurrency: Int
+        /// False for a one-shot worker: it stops once no job can be claimed.
+        var waitsForJobs: Bool
+        /// How long an idle worker waits before looking again without a notification.
+        var pollInterval: Duration
+        /// How long a write waits for the bodies running now to end, and slots freed right
+        /// after a full claim wait for others, so that they go together.
+        var coalescingWindow: Duration
+        /// How long running jobs may run on after a stop request before they are aborted (nil:
+        /// as long as they run).
+        var gracefulTimeout: Duration?
+        /// The most outcomes one write records.
+        var batchLimit = 1000
+        /// How long a stopping worker's write may fail before its outcomes are given up.
+        var givingUpAfter = Duration.seconds(10)
+    }
+
+    enum Event {
+        /// The worker registered: it may claim.
+        case registered(workerID: Int64, at: Instant)
+        /// A job may be waiting: a notification, listening again, a scheduled job due.
+        case wake(at: Instant)
+        /// A claim returned these jobs.
+        case claimed([Job], at: Instant)
+        /// A claim failed; with `fatal`, no retry can heal it and the worker stops.
+        case claimFailed(fatal: (any Error)?, at: Instant)
+        /// A job's body ended with this outcome.
+        case bodyEnded(JobOutcome, at: Instant)
+        /// The write under way succeeded: outcomes of jobs that no longer ran in their
+        /// attempt were left alone, and `successors` were claimed for the free slots.
+        case written(leftAlone: [Int64], successors: [Job], at: Instant)
+        /// The write under way failed; `canHeal`: trying again may succeed.
+        case writeFailed(canHeal: Bool, at: Instant)
+        /// An instant asked for by ``Action/wake(at:)`` came (or a later one).
+        case timer(at: Instant)
+        /// Stop claiming; running jobs finish, up to the graceful timeout.
+        case stopRequested(at: Instant)
+        /// The worker's task was cancelled: running jobs are aborted now.
+        case cancelled(at: Instant)
+        /// Someone asked a job to abort.
+        case abortRequested(jobID: Int64, reason: AbortReason)
+        /// A heartbeat learnt that these held jobs were recovered by another worker.
+        case jobsLost([HeldJob])
+        /// The database answered (a heartbeat).
+        case databaseAnswered(at: Instant)
+        /// The database was out of reach.
+        case databaseUnreachable
+        /// Whether notifications reach the worker now.
+        case listening(Bool)
+    }
+
+    enum Action: Equatable {
+        /// Claim up to this many jobs.
+        case claim(limit: Int)
+        /// Run this claimed job.
+        case start(Job)
+        /// Record these outcomes, and claim up to `claim` jobs in the same transaction.
+        case write([JobOutcome], claim: Int)
+        /// Cancel these jobs' bodies.
+        case abort([Int64], AbortReason)
+        /// Send ``Event/timer(at:)`` at this instant.
+        case wake(at: Instant)
+        /// A claim after a wake-up found nothing; it began at `since`.
+        case foundNothing(since: Instant)
+        /// A job recovered by another worker ended here; its outcome is not recorded.
+        case lostJobEnded(Int64)
+        /// These outcomes could not be written and are given up: their jobs stay `doing`.
+        case outcomesGivenUp([Int64])
+        /// Nothing runs, nothing is left to write, nothing more is claimed: the worker ends.
+        case finish
+    }
+
+    /// Where a held job is.
+    enum Phase: Equatable {
+        /// Its body runs.
+        case running
+        /// Its outcome waits for a write; a locked job's slot waits with it.
+        case pending(holdsSlot: Bool)
+        /// Its outcome is being written.
+        case writing
+    }
+
+    /// A job claimed by this worker, until its outcome is written.
+    private struct HeldJobState {
+        var job: Job
+        var phase: Phase = .running
+        /// Recovered by another worker: its outcome is not recorded.
+        var lost = false
+    }
+
+    private struct Write {
+        var outcomes: [JobOutcome]
+        var claim: Int
+        var startedAt: Instant
+        var wakeCount: Int
+    }
+
+    private struct Claim {
+        var limit: Int
+        var startedAt: Instant
+        var wakeCount: Int
+    }
+
+    let configuration: Configuration
+    private(set) var workerID: Int64?
+    private(set) var isListening = false
+    /// Whether the database has been answering, for stalled-job recovery.
+    private(set) var contact: DatabaseContact
+    /// The error that stopped the worker, if one did.
+    private(set) var fatal: (any Error)?
+    private(set) var isStopping = false
+
+    private var held: [Int64: HeldJobState] = [:]
+    private var pending: [JobOutcome] = []
+    private var writing: Write?
+    private var claiming: Claim?
+    /// When outcomes pending wait no more for running bodies.
+    private var writeDeadline: Instant?
+    /// When slots freed after a full claim wait no more for others.
+    private var claimDeadline: Instant?
+    private var writeRetryAt: Instant?
+    private var writeFailingSince: Instant?
+    private(set) var writeFailures = 0
+    private var claimRetryAt: Instant?
+    private var claimFailures = 0
+    /// Wake-ups so far: a claim that began before the latest one may have missed a job.
+    private var wakeCount = 0
+    /// A claim found nothing since the latest wake-up: the next claim waits for one.
+    private var idle = false
+    /// Whether the next claim follows a wake-up rather than jobs ending.
+    private var afterWake = true
+    private var pollAt: Instant?
+    /// The latest claim returned as many jobs as asked: more are likely waiting.
+    private var backlog = false
+    private var lastRoundTrip = Duration.zero
+    /// Whether a write completed since the latest claim began (a retry makes a job claimable).
+    private var wroteSinceClaim = false
+    /// A one-shot worker found nothing left to claim.
+    private var doneClaiming = false
+    private var gracefulDeadline: Instant?
+    /// Jobs aborted because the graceful timeout passed.
+    private var abortedAtShutdown: Set<Int64> = []
+    private var finished = false
+    /// The timer asked for and not yet come.
+    private var timerAt: Instant?
+
+    init(configuration: Configuration, contact: DatabaseContact) {
+        self.configuration = configuration
+        self.contact = contact
+    }
+
+    // MARK: Queries
+
+    /// The jobs claimed whose outcomes are not written yet, but those lost: what the
+    /// heartbeat holds.
+    var heldJobs: [HeldJob] {
+        held.values.filter { !$0.lost }.map { HeldJob(id: $0.job.id, attempts: $0.job.attempts) }
+    }
+
+    /// Whether this worker holds `jobID` (claimed, its outcome not written yet).
+    func holds(_ jobID: Int64) -> Bool { held[jobID] != nil }
+
+    /// The jobs whose bodies run now.
+    var runningJobIDs: [Int64] { held.values.filter { $0.phase == .running }.map(\.job.id).sorted() }
+
+    /// Where `jobID` is, if held.
+    func phase(of jobID: Int64) -> Phase? { held[jobID]?.phase }
+
+    /// How long the write under way has been failing, if it has.
+    func writeFailing(at now: Instant) -> Duration? { writeFailingSince.map { now - $0 } }
+
+    private var runningBodies: Int { held.values.count { $0.phase == .running } }
+
+    /// Slots neither running a body, nor kept by a locked job's pending outcome, nor promised
+    /// to a claim under way.
+    private var freeSlots: Int {
+        let kept = held.values.count { $0.phase == .running || $0.phase == .pending(holdsSlot: true) }
+        return configuration.concurrency - kept - (claiming?.limit ?? 0) - (writing?.claim ?? 0)
+    }
+
+    /// Whether the worker may claim at all: registered, neither stopping nor done.
+    private var mayClaim: Bool { workerID != nil && !isStopping && !doneClaiming }
+
+    /// Whether it may claim now: also not idle.
+    private var claimsAllowed: Bool { mayClaim && !idle }
+
+    // MARK: Events
+
+    /// Takes `event`; returns what to do.
+    mutating func handle(_ event: Event) -> [Action] {
+        var actions: [Action] = []
+        let now: Instant?
+        switch event {
+        case .registered(let workerID, let at):
+            self.workerID = workerID
+            contact.answered(at: at)
+            now = at
+        case .wake(let at):
+            wokeUp()
+            now = at
+        case .claimed(let jobs, let at):
+            if let claim = claiming {
+                claiming = nil
+                claimFailures = 0
+                claimRetryAt = nil
+                received(jobs, asked: claim.limit, startedAt: claim.startedAt, wakeCount: claim.wakeCount, at: at, into: &actions)
+            }
+            now = at
+        case .claimFailed(let error, let at):
+            claimFailed(fatal: error, at: at)
+            now = at
+        case .bodyEnded(let outcome, let at):
+            bodyEnded(outcome, at: at, into: &actions)
+            now = at
+        case .written(_, let successors, let at):
+            written(successors: successors, at: at, into: &actions)
+            now = at
+        case .writeFailed(let canHeal, let at):
+            writeFailed(canHeal: canHeal, at: at, into: &actions)
+            now = at
+        case .timer(let at):
+            if let timerAt, timerAt <= at { self.timerAt = nil }
+            if let pollAt, pollAt <= at { wokeUp() }
+            now = at
+        case .stopRequested(let at):
+            requestStop(at: at)
+            now = at
+        case .cancelled(let at):
+            requestStop(at: at)
+            gracefulDeadline = at
+            now = at
+        case .abortRequested(let jobID, let reason):
+            if held[jobID]?.phase == .running { actions.append(.abort([jobID], reason)) }
+            now = nil
+        case .jobsLost(let jobs):
+            var lost: [Int64] = []
+            for job in jobs {
+                guard var state = held[job.id], state.job.attempts == job.attempts, state.phase == .running, !state.lost else { continue }
+                state.lost = true
+                held[job.id] = state
+                lost.append(job.id)
+            }
+            if !lost.isEmpty { actions.append(.abort(lost.sorted(), .lost)) }
+            now = nil
+        case .databaseAnswered(let at):
+            contact.answered(at: at)
+            now = nil
+        case .databaseUnreachable:
+            contact.lost()
+            now = nil
+        case .listening(let listening):
+            isListening = listening
+            now = nil
+        }
+        if let now { decide(at: now, into: &actions) }
+        return actions
+    }
+
+    private mutating func requestStop(at now: Instant) {
+        guard !isStopping else { return }
+        isStopping = true
+        gracefulDeadline = configuration.gracefulTimeout.map { now + $0 }
+    }
+
+    private mutating func wokeUp() {
+        wakeCount += 1
+        idle = false
+        afterWake = true
+        pollAt = nil
+        claimRetryAt = nil
+    }
+
+    private mutating func received(
+        _ jobs: [Job], asked: Int, startedAt: Instant, wakeCount: Int, at now: Instant, into actions: inout [Action]
+    ) {
+        for job in jobs {
+            held[job.id] = HeldJobState(job: job)
+            actions.append(.start(job))
+        }
+        lastRoundTrip = now - startedAt
+        backlog = jobs.count == asked
+        guard jobs.count < asked else {
+            afterWake = false
+            return
+        }
+        // Found less than asked: wait for a wake-up, unless one came since the claim began.
+        if jobs.isEmpty && !configuration.waitsForJobs {
+            // A one-shot worker looks again once its jobs' outcomes are written (a retry makes
+            // a job claimable again); it stops when nothing is left.
+            if held.isEmpty && pending.isEmpty && writing == nil && !wroteSinceClaim { doneClaiming = true }
+        }
+        guard wakeCount == self.wakeCount else { return }
+        idle = true
+        if configuration.waitsForJobs {
+            if afterWake { actions.append(.foundNothing(since: startedAt)) }
+            pollAt = now + configuration.pollInterval
+        }
+        afterWake = false
+    }
+
+    private mutating func claimFailed(fatal error: (any Error)?, at now: Instant) {
+        claiming = nil
+        if let error {
+            fatal = error
+            requestStop(at: now)
+            return
+        }
+        guard !isStopping else { return }
+        claimFailures += 1
+        if !configuration.waitsForJobs && claimFailures >= 10 {
+            doneClaiming = true  // a one-shot worker gives up rather than retrying forever
+            return
+        }
+        claimRetryAt = now + min(configuration.pollInterval, .milliseconds(100 << min(claimFailures, 6)))
+    }
+
+    private mutating func bodyEnded(_ outcome: JobOutcome, at now: Instant, into actions: inout [Action]) {
+        guard var state = held[outcome.jobID], state.phase == .running else { return }
+        if state.lost {
+            held[outcome.jobID] = nil
+            actions.append(.lostJobEnded(outcome.jobID))
+            return
+        }
+        state.phase = .pending(holdsSlot: state.job.lock != nil)
+        held[outcome.jobID] = state
+        pending.append(outcome)
+        if writeDeadline == nil { writeDeadline = now + configuration.coalescingWindow }
+        if backlog, state.job.lock == nil, claimDeadline == nil {
+            claimDeadline = now + min(lastRoundTrip, configuration.coalescingWindow)
+        }
+    }
+
+    private mutating func written(successors: [Job], at now: Instant, into actions: inout [Action]) {
+        guard let write = writing else { return }
+        writing = nil
+        writeFailures = 0
+        writeFailingSince = nil
+        writeRetryAt = nil
+        wroteSinceClaim = true
+        for outcome in write.outcomes { held[outcome.jobID] = nil }
+        if write.outcomes.contains(where: { $0.retry != nil }) || !configuration.waitsForJobs {
+            // A retry may be due now: look again.
+            wokeUp()
+        }
+        if write.claim > 0 {
+            received(successors, asked: write.claim, startedAt: write.startedAt, wakeCount: write.wakeCount, at: now, into: &actions)
+        }
+    }
+
+    private mutating func writeFailed(canHeal: Bool, at now: Instant, into actions: inout [Action]) {
+        guard let write = writing else { return }
+        writing = nil
+        writeFailures += 1
+        let failingSince = writeFailingSince ?? write.startedAt
+        // However the worker ends (stopped, cancelled, a one-shot worker out of jobs), its end
+        // is bounded: outcomes that keep failing are given up.
+        let ending = isStopping || doneClaiming
+        let givingUp = !canHeal || (ending && now - failingSince >= configuration.givingUpAfter)
+        if givingUp {
+            for outcome in write.outcomes { held[outcome.jobID] = nil }
+            actions.append(.outcomesGivenUp(write.outcomes.map(\.jobID)))
+            writeFailures = 0
+            writeFailingSince = nil
+            return
+        }
+        writeFailingSince = failingSince
+        for outcome in write.outcomes { held[outcome.jobID]?.phase = .pending(holdsSlot: false) }
+        pending.insert(contentsOf: write.outcomes, at: 0)
+        writeRetryAt = now + min(.milliseconds(100) * (1 << min(writeFailures - 1, 6)), .seconds(5))
+    }
+
+    // MARK: Decisions
+
+    /// What to do now: abort at the graceful deadline, write, claim, finish, or wait.
+    private mutating func decide(at now: Instant, into actions: inout [Action]) {
+        var deadlines: [Instant] = []
+        if let deadline = gracefulDeadline {
+            if deadline <= now {
+                // Jobs a claim under way returned after the deadline are aborted too.
+                let running = runningJobIDs.filter { !abortedAtShutdown.contains($0) }
+                abortedAtShutdown.formUnion(running)
+                if !running.isEmpty { actions.append(.abort(running, .shutdown)) }
+            } else if held.values.contains(where: { $0.phase == .running }) {
+                deadlines.append(deadline)
+            }
+        }
+        decideWrite(at: now, deadlines: &deadlines, into: &actions)
+        decideClaim(at: now, deadlines: &deadlines, into: &actions)
+        if isStopping || doneClaiming, !finished, claiming == nil, writing == nil, held.isEmpty, pending.isEmpty {
+            finished = true
+            actions.append(.finish)
+            return
+        }
+        if let pollAt, idle, !isStopping { deadlines.append(pollAt) }
+        if let earliest = deadlines.min(), timerAt.map({ earliest < $0 }) ?? true {
+            timerAt = earliest
+            actions.append(.wake(at: earliest))
+        }
+    }
+
+    private mutating func decideWrite(at now: Instant, deadlines: inout [Instant], into actions: inout [Action]) {
+        guard writing == nil, !pending.isEmpty else { return }
+        if let retryAt = writeRetryAt, retryAt > now {
+            deadlines.append(retryAt)
+            return
+        }
+        let deadline = writeDeadline ?? now
+        guard runningBodies == 0 || isStopping || deadline <= now || pending.count >= configuration.batchLimit else {
+            deadlines.append(deadline)
+            return
+        }
+        let batch = Array(pending.prefix(configuration.batchLimit))
+        pending.removeFirst(batch.count)
+        writeDeadline = pending.isEmpty ? nil : now
+        let handedOver = batch.count { held[$0.jobID]?.phase == .pending(holdsSlot: true) }
+        for outcome in batch { held[outcome.jobID]?.phase = .writing }
+        // The slots free now are claimed by the write. An idle worker claims only for the
+        // locked jobs' slots: their locks' next jobs become claimable with this write.
+        let claim = claimsAllowed ? max(freeSlots, 0) : (mayClaim ? min(handedOver, max(freeSlots, 0)) : 0)
+        if claim > 0 {
+            claimDeadline = nil
+            wroteSinceClaim = false
+        }
+        writing = Write(outcomes: batch, claim: claim, startedAt: now, wakeCount: wakeCount)
+        actions.append(.write(batch, claim: claim))
+    }
+
+    private mutating func decideClaim(at now: Instant, deadlines: inout [Instant], into actions: inout [Action]) {
+        guard claiming == nil, claimsAllowed else { return }
+        if let retryAt = claimRetryAt, retryAt > now {
+            deadlines.append(retryAt)
+            return
+        }
+        let free = freeSlots
+        guard free > 0 else { return }
+        // Outcomes waiting for a write that has not begun: it claims for these slots too.
+        guard pending.isEmpty || writing != nil else { return }
+        // Right after a full claim (jobs are likely waiting), slots that free up together are
+        // claimed together.
+        if let deadline = claimDeadline, deadline > now, runningBodies > 0, free < configuration.concurrency {
+            deadlines.append(deadline)
+            return
+        }
+        claimDeadline = nil
+        wroteSinceClaim = false
+        claiming = Claim(limit: free, startedAt: now, wakeCount: wakeCount)
+        actions.append(.claim(limit: free))
+    }
+}
