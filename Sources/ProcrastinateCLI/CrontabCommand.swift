@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cron
 import Foundation
+import Procrastinate
 
 /// `procrastinate crontab`: validate and preview a folder of crontab files.
 struct CrontabCommand: ParsableCommand {

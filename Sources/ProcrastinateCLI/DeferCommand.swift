@@ -66,11 +66,11 @@ struct DeferCommand: AsyncParsableCommand {
         let allowUnknown = try unknown ?? env.bool("UNKNOWN") ?? false
 
         try await global.withApp { app in
-            let deferrer = try app.configureTask(
-                name: task, allowUnknown: allowUnknown, queue: queue ?? env.string("QUEUE"), priority: try priority ?? env.int("PRIORITY"),
-                lock: lock ?? env.string("LOCK"), queueingLock: queueingLock ?? env.string("QUEUEING_LOCK"),
-                scheduleAt: scheduleAt, scheduleIn: delay.map { .seconds($0) }
+            let options = JobOptions(
+                queue: queue ?? env.string("QUEUE"), priority: try priority ?? env.int("PRIORITY"), lock: lock ?? env.string("LOCK"),
+                queueingLock: queueingLock ?? env.string("QUEUEING_LOCK"), scheduleAt: scheduleAt, scheduleIn: delay.map { .seconds($0) }
             )
+            let deferrer = try app.configureTask(name: task, allowUnknown: allowUnknown, options)
             let rendered = arguments.keys.sorted().map { key in
                 "\(key)=\(PythonRepr.render(json: String(decoding: try! JSONEncoder().encode(arguments[key]!), as: UTF8.self)))"
             }

@@ -71,14 +71,21 @@ public final class App: TaskRegistrar {
         name: String, allowUnknown: Bool = true, queue: String? = nil, priority: Int? = nil, lock: String? = nil,
         queueingLock: String? = nil, scheduleAt: Date? = nil, scheduleIn: Duration? = nil
     ) throws -> JobDeferrer<[String: JSONValue]> {
+        try configureTask(
+            name: name, allowUnknown: allowUnknown,
+            JobOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, scheduleAt: scheduleAt, scheduleIn: scheduleIn)
+        )
+    }
+
+    /// Defers jobs to a task by name with `options`, over its registered defaults if any.
+    ///
+    /// - Throws: ``UnknownTask`` when `allowUnknown` is false and no task has that name.
+    public func configureTask(name: String, allowUnknown: Bool = true, _ options: JobOptions) throws -> JobDeferrer<[String: JSONValue]> {
         let known = task(named: name)
         if known == nil && !allowUnknown {
             throw UnknownTask(name: name, knownNames: taskNames)
         }
-        return configure(
-            TaskName<[String: JSONValue]>(known?.name ?? name), queue: queue, priority: priority, lock: lock,
-            queueingLock: queueingLock, scheduleAt: scheduleAt, scheduleIn: scheduleIn
-        )
+        return configure(TaskName<[String: JSONValue]>(known?.name ?? name), options)
     }
 
     /// The administration API.

@@ -12,13 +12,8 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
     }
 
     let target: Target
-    var queue: String?
-    var priority: Int?
-    var lock: String?
-    var queueingLock: String?
-    var scheduleAt: Date?
-    var scheduleIn: Duration?
-    var extraArguments: [String: JSONValue]
+    /// The options given for these jobs, over the task's defaults.
+    let options: JobOptions
 
     /// Defers one job; returns its id.
     ///
@@ -53,34 +48,24 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
     private func prepare(_ arguments: [Arguments]) throws -> (App, [NewJob]) {
         let app: App
         let name: String
-        let defaults: TaskOptions
+        let defaults: JobOptions
         /// A task known by name only, whose arguments were encoded from another type (raw
         /// JSON, say): they are checked against its own before inserting.
         var decodedByName: TaskDefinition?
         switch target {
         case .task(let definition):
             guard let bound = definition.app else { throw UnboundTask(name: definition.name) }
-            (app, name, defaults) = (bound, definition.name, definition.options)
+            (app, name, defaults) = (bound, definition.name, definition.options.jobs)
         case .name(let taskName, let owner):
             let known = owner.task(named: taskName)
             decodedByName = known?.argumentsType == ObjectIdentifier(Arguments.self) ? nil : known
-            (app, name, defaults) = (owner, taskName, known?.options ?? TaskOptions())
+            (app, name, defaults) = (owner, taskName, known?.options.jobs ?? JobOptions())
         }
-        if scheduleAt != nil && scheduleIn != nil {
-            throw ConfigurationError(description: "give scheduleAt or scheduleIn, not both (task '\(name)')")
-        }
-        let scheduledAt = scheduleAt ?? scheduleIn.map { Date().addingTimeInterval($0.seconds) }
-        let jobs = try arguments.map { arguments in
-            NewJob(
-                queue: queue ?? defaults.queue, taskName: name, priority: priority ?? defaults.priority,
-                lock: lock ?? defaults.lock, queueingLock: queueingLock ?? defaults.queueingLock,
-                arguments: try ArgumentsCoding.encode(arguments, over: extraArguments, taskName: name),
-                scheduledAt: scheduledAt
-            )
-        }
-        for job in jobs {
-            try InvalidQueueName.check(job.queue)
-            try decodedByName?.checkArguments(job.arguments)
+        let merged = defaults.overridden(by: options)
+        let now = Date()
+        let jobs = try arguments.map { try merged.newJob(taskName: name, arguments: $0, now: now) }
+        if let decodedByName {
+            for job in jobs { try decodedByName.checkArguments(job.arguments) }
         }
         return (app, jobs)
     }

@@ -2,14 +2,12 @@ import Synchronization
 
 /// The options of a task: its defaults for the jobs deferred to it, and how it runs.
 public struct TaskOptions: Sendable {
-    /// Default queue.
-    public var queue: String
-    /// Default priority.
-    public var priority: Int
-    /// Default lock.
-    public var lock: String?
-    /// Default queueing lock.
-    public var queueingLock: String?
+    /// The queue of jobs that name none.
+    static let defaultQueue = "default"
+
+    /// The defaults of its jobs (queue, priority, lock, queueing lock), which `configure`,
+    /// periodic schedules and crontab lines override.
+    public var jobs: JobOptions
     /// When a failed job runs again (nil: never).
     public var retry: (any RetryPolicy)?
     /// How long a job may run before it is cancelled (nil: no limit).
@@ -19,13 +17,10 @@ public struct TaskOptions: Sendable {
 
     /// Options; the defaults are Procrastinate's.
     public init(
-        queue: String = "default", priority: Int = 0, lock: String? = nil, queueingLock: String? = nil,
-        retry: (any RetryPolicy)? = nil, timeout: Duration? = nil, middleware: [any JobMiddleware] = []
+        jobs: JobOptions = JobOptions(), retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
+        middleware: [any JobMiddleware] = []
     ) {
-        self.queue = queue
-        self.priority = priority
-        self.lock = lock
-        self.queueingLock = queueingLock
+        self.jobs = jobs
         self.retry = retry
         self.timeout = timeout
         self.middleware = middleware

@@ -34,10 +34,15 @@ public struct TaskHandle<Arguments: Codable & Sendable>: Sendable {
         queue: String? = nil, priority: Int? = nil, lock: String? = nil, queueingLock: String? = nil, scheduleAt: Date? = nil,
         scheduleIn: Duration? = nil, extraArguments: [String: JSONValue] = [:]
     ) -> JobDeferrer<Arguments> {
-        JobDeferrer(
-            target: .task(definition), queue: queue, priority: priority, lock: lock, queueingLock: queueingLock,
-            scheduleAt: scheduleAt, scheduleIn: scheduleIn, extraArguments: extraArguments
-        )
+        configure(JobOptions(
+            queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, scheduleAt: scheduleAt,
+            scheduleIn: scheduleIn, extraArguments: extraArguments
+        ))
+    }
+
+    /// Options for the next jobs, over the task's defaults.
+    public func configure(_ options: JobOptions) -> JobDeferrer<Arguments> {
+        JobDeferrer(target: .task(definition), options: options)
     }
 
     /// Defers one job; returns its id.

@@ -34,11 +34,15 @@ extension App {
         queueingLock: String? = nil, scheduleAt: Date? = nil, scheduleIn: Duration? = nil,
         extraArguments: [String: JSONValue] = [:]
     ) -> JobDeferrer<Arguments> {
-        JobDeferrer(
-            target: .name(self.task(named: task.name)?.name ?? task.name, app: self), queue: queue, priority: priority,
-            lock: lock, queueingLock: queueingLock, scheduleAt: scheduleAt, scheduleIn: scheduleIn,
-            extraArguments: extraArguments
-        )
+        configure(task, JobOptions(
+            queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, scheduleAt: scheduleAt,
+            scheduleIn: scheduleIn, extraArguments: extraArguments
+        ))
+    }
+
+    /// Options for the next jobs of `task`, over its registered defaults, if any.
+    public func configure<Arguments>(_ task: TaskName<Arguments>, _ options: JobOptions) -> JobDeferrer<Arguments> {
+        JobDeferrer(target: .name(self.task(named: task.name)?.name ?? task.name, app: self), options: options)
     }
 
     /// Defers one job of `task`; returns its id.

@@ -80,8 +80,8 @@ extension TaskRegistrar {
     ) throws -> TaskHandle<Arguments> {
         try InvalidQueueName.check(queue)
         let options = TaskOptions(
-            queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, retry: retry, timeout: timeout,
-            middleware: middleware
+            jobs: JobOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock), retry: retry,
+            timeout: timeout, middleware: middleware
         )
         let definition = TaskDefinition(name: name, aliases: aliases, options: options, arguments: Arguments.self, body: body)
         try register(definition)

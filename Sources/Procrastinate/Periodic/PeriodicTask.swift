@@ -9,26 +9,16 @@ public struct PeriodicTask: Sendable {
     public let periodicID: String
     /// When.
     public let schedule: CronSchedule
-    /// The jobs' queue, priority, lock and queueing lock (nil: the task's own).
-    public let queue: String?
-    /// The jobs' priority (nil: the task's own).
-    public let priority: Int?
-    /// The jobs' lock (nil: the task's own).
-    public let lock: String?
-    /// The jobs' queueing lock (nil: the task's own).
-    public let queueingLock: String?
+    /// Options over the task's defaults (queue, priority, lock, queueing lock, arguments
+    /// besides `timestamp`).
+    public let options: JobOptions
+
     /// Arguments besides `timestamp`.
-    public let extraArguments: [String: JSONValue]
+    public var extraArguments: [String: JSONValue] { options.extraArguments }
 
     /// The job of the tick at `timestamp` (seconds since 1970).
     func job(at timestamp: Int64, defaults: TaskOptions) throws -> NewJob {
-        var arguments = extraArguments
-        arguments["timestamp"] = .int(Int(timestamp))
-        let json = String(decoding: try ArgumentsCoding.encoder().encode(arguments), as: UTF8.self)
-        return NewJob(
-            queue: queue ?? defaults.queue, taskName: taskName, priority: priority ?? defaults.priority,
-            lock: lock ?? defaults.lock, queueingLock: queueingLock ?? defaults.queueingLock, arguments: json
-        )
+        try defaults.jobs.overridden(by: options).newJob(taskName: taskName, arguments: ["timestamp": JSONValue.int(Int(timestamp))])
     }
 
     /// The key of `H`: the task and its periodic id, so that every replica agrees.
@@ -71,8 +61,8 @@ extension App {
         let options = CronExpression.Options(hashID: PeriodicTask.hashKey(taskName: task.name, periodicID: periodicID))
         let schedule = try CronSchedule(parsing: cron, options: options, timeZone: timeZone, dst: dst)
         try addPeriodic(PeriodicTask(
-            taskName: task.name, periodicID: periodicID, schedule: schedule, queue: queue, priority: priority, lock: lock,
-            queueingLock: queueingLock, extraArguments: extraArguments
+            taskName: task.name, periodicID: periodicID, schedule: schedule,
+            options: JobOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, extraArguments: extraArguments)
         ))
     }
 
@@ -102,10 +92,13 @@ extension App {
                 continue
             }
             do {
-                let extra = try ArgumentsCoding.decoder().decode([String: JSONValue].self, from: Data(entry.kwargs.utf8))
+                // `H` hashes the task's own name, not an alias the line may use: the same
+                // schedule as the task registered in code.
+                let hashID = PeriodicTask.hashKey(taskName: definition.name, periodicID: entry.periodicID)
+                let expression = try CronExpression(entry.schedule.expression.text, options: .init(hashID: hashID))
+                let schedule = CronSchedule(expression, timeZone: entry.schedule.timeZone, dst: entry.schedule.dst)
                 let task = PeriodicTask(
-                    taskName: definition.name, periodicID: entry.periodicID, schedule: entry.schedule, queue: entry.queue,
-                    priority: entry.priority, lock: entry.lock, queueingLock: entry.queueingLock, extraArguments: extra
+                    taskName: definition.name, periodicID: entry.periodicID, schedule: schedule, options: entry.options
                 )
                 try check(task)
                 periodic.append(task)
@@ -155,6 +148,6 @@ extension App {
                 fields besides it): \(error)
                 """)
         }
-        if let queue = periodic.queue { try InvalidQueueName.check(queue) }
+        if let queue = periodic.options.queue { try InvalidQueueName.check(queue) }
     }
 }

@@ -214,6 +214,19 @@ struct CountryTick: Codable, Sendable {
         #expect(app.periodicTasks[1].extraArguments == ["country": "fr"])
     }
 
+    @Test func aCrontabLineNamingATaskByAnAliasHashesAsTheTaskRegisteredInCode() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "crontabs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "H H * * * old_tick --id=h\n".write(to: directory.appending(path: "a.crontab"), atomically: true, encoding: .utf8)
+        let app = App(connector: InMemoryConnector())
+        let tick = try app.task("tick", aliases: ["old_tick"]) { (_: Tick) in }
+        let fromFile = try #require(try app.checkCrontabs(directory: directory).first)
+        try app.periodic(tick, cron: "H H * * *", periodicID: "h")
+        #expect(fromFile.taskName == "tick")
+        #expect(fromFile.schedule.expression.fieldTexts == app.periodicTasks[0].schedule.expression.fieldTexts)
+    }
+
     @Test func threeWorkersDeferEachTickOnce() async throws {
         try await TestDatabase.withDatabase { db in
             let app = App(connector: db, logger: TestDatabase.logger)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Cron
+@testable import Procrastinate
 
 @Suite struct CrontabTests {
     func entries(_ text: String) throws -> [CrontabEntry] {
@@ -28,11 +29,11 @@ import Testing
         #expect(parsed.count == 4)
         #expect(parsed.map(\.taskName) == ["app.health", "app.vacuum", "app.report", "app.rotate"])
         #expect(parsed[0].schedule.timeZone.identifier == "Europe/Paris")
-        #expect(parsed[0].queue == "maintenance" && parsed[0].priority == 3 && parsed[0].kwargs == "{}")
+        #expect(parsed[0].options.queue == "maintenance" && parsed[0].options.priority == 3 && parsed[0].options.extraArguments == [:])
         #expect(parsed[1].schedule.expression.text == "0 3 * * * 30" && parsed[1].schedule.expression.hasSeconds)
-        #expect(parsed[1].lock == "db" && parsed[1].queueingLock == "one at a time")
-        #expect(parsed[2].periodicID == "fr" && parsed[2].priority == -1 && parsed[2].kwargs == #"{"country": "fr"}"#)
-        #expect(parsed[3].queue == "default" && parsed[3].location.line == 9)
+        #expect(parsed[1].options.lock == "db" && parsed[1].options.queueingLock == "one at a time")
+        #expect(parsed[2].periodicID == "fr" && parsed[2].options.priority == -1 && parsed[2].options.extraArguments == ["country": "fr"])
+        #expect(parsed[3].options.queue == "default" && parsed[3].location.line == 9)
     }
 
     @Test func settingsResetAtEachFileAndDefaultToUTC() throws {
@@ -41,7 +42,7 @@ import Testing
             ("b.crontab", "0 0 * * * second\n"),
         ])
         #expect(loaded.map(\.schedule.timeZone) == [TimeZone(identifier: "Asia/Tokyo")!, CronSchedule.utc])
-        #expect(loaded.map(\.queue) == ["a", nil])
+        #expect(loaded.map(\.options.queue) == ["a", nil])
     }
 
     @Test func dstSetting() throws {
@@ -105,13 +106,13 @@ import Testing
     }
 
     @Test func theShippedExamplesLoad() throws {
-        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../crontabs")
+        let directory = URL(filePath: Repository.crontabs)
         let loaded = try Crontab.load(directory: directory)
         #expect(loaded.map(\.taskName) == [
             "example.heartbeat", "example.sync_inbox", "example.report", "example.report", "example.office_digest",
         ])
         #expect(loaded[4].schedule.timeZone.identifier == "Europe/Paris")
-        #expect(loaded[2].queue == "reports" && loaded[1].queue == nil)
+        #expect(loaded[2].options.queue == "reports" && loaded[1].options.queue == nil)
     }
 
     @Test func loadingAMissingDirectoryFails() {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Where something is in a crontab file.
 public struct CrontabLocation: Sendable, Hashable, CustomStringConvertible {
     /// The file's name (as given to the parser).
@@ -20,30 +18,8 @@ public struct CrontabLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
 }
 
-/// One periodic task declared by a crontab line: what `app.periodic(...)` would declare.
-public struct CrontabEntry: Sendable, Hashable {
-    /// When it fires.
-    public var schedule: CronSchedule
-    /// The task to defer.
-    public var taskName: String
-    /// Distinguishes several schedules of one task (`--id`); `""` by default.
-    public var periodicID: String
-    /// `--queue`, else the file's `QUEUE`; nil: the task's own.
-    public var queue: String?
-    /// `--priority`, else the file's `PRIORITY`; nil: the task's own.
-    public var priority: Int?
-    /// `--lock`.
-    public var lock: String?
-    /// `--queueing-lock`.
-    public var queueingLock: String?
-    /// The JSON object of extra task arguments, as written (`{}` when none).
-    public var kwargs: String
-    /// Where the line is.
-    public var location: CrontabLocation
-}
-
 /// A mistake in a crontab file.
-public struct CrontabError: LocalizedError, Sendable, Hashable, CustomStringConvertible, Comparable {
+public struct CrontabError: ProcrastinateError, Hashable, Comparable {
     /// Where it is.
     public var location: CrontabLocation
     /// What is wrong.
@@ -61,13 +37,10 @@ public struct CrontabError: LocalizedError, Sendable, Hashable, CustomStringConv
     public static func < (lhs: CrontabError, rhs: CrontabError) -> Bool {
         (lhs.location.file, lhs.location.line, lhs.location.column) < (rhs.location.file, rhs.location.line, rhs.location.column)
     }
-
-    /// The ``description``, for `localizedDescription`.
-    public var errorDescription: String? { description }
 }
 
 /// Every mistake found in a set of crontab files; nothing of them was loaded.
-public struct CrontabErrors: LocalizedError, Sendable, Hashable, CustomStringConvertible {
+public struct CrontabErrors: ProcrastinateError, Hashable {
     /// The mistakes, in file and line order.
     public var errors: [CrontabError]
 
@@ -77,7 +50,4 @@ public struct CrontabErrors: LocalizedError, Sendable, Hashable, CustomStringCon
     }
 
     public var description: String { errors.map(\.description).joined(separator: "\n") }
-
-    /// The ``description``, for `localizedDescription`.
-    public var errorDescription: String? { description }
 }

@@ -1,3 +1,4 @@
+import Cron
 import Foundation
 
 /// crontab files declaring periodic tasks: `crontabs/*.crontab`.
@@ -260,7 +261,7 @@ private struct LineParser {
         }
 
         var options: [String: (value: String, start: Substring.Index)] = [:]
-        var kwargs = "{}"
+        var kwargs: [String: JSONValue] = [:]
         while true {
             skipBlanks()
             guard index < line.endIndex else { break }
@@ -277,7 +278,8 @@ private struct LineParser {
         let scheduleText = fields.joined(separator: " ")
         let schedule: CronSchedule
         do {
-            let expression = try CronExpression(scheduleText, options: .init(hashID: "\(task.text)|\(periodicID)"))
+            let hashID = PeriodicTask.hashKey(taskName: String(task.text), periodicID: periodicID)
+            let expression = try CronExpression(scheduleText, options: .init(hashID: hashID))
             schedule = CronSchedule(expression, timeZone: state.timeZone, dst: state.dst)
         } catch {
             // Point at the field in the line: map the expression's column back onto the line.
@@ -292,12 +294,11 @@ private struct LineParser {
             guard let value = Int(given.value) else { throw error("--priority must be an integer, not '\(given.value)'", at: given.start) }
             priority = value
         }
-        return CrontabEntry(
-            schedule: schedule, taskName: String(task.text), periodicID: periodicID,
-            queue: options["queue"]?.value ?? state.queue, priority: priority,
-            lock: options["lock"]?.value, queueingLock: options["queueing-lock"]?.value,
-            kwargs: kwargs, location: location
+        let jobOptions = JobOptions(
+            queue: options["queue"]?.value ?? state.queue, priority: priority, lock: options["lock"]?.value,
+            queueingLock: options["queueing-lock"]?.value, extraArguments: kwargs
         )
+        return CrontabEntry(schedule: schedule, taskName: String(task.text), periodicID: periodicID, options: jobOptions, location: location)
     }
 
     private static let optionNames: Set<String> = ["id", "queue", "lock", "queueing-lock", "priority"]
@@ -327,23 +328,23 @@ private struct LineParser {
     }
 
     /// The JSON object from here to the end of the line.
-    private mutating func parseKwargs() throws(CrontabError) -> String {
+    private mutating func parseKwargs() throws(CrontabError) -> [String: JSONValue] {
         let start = index
         let text = String(line[start...])
         index = line.endIndex
-        let object: Any
+        let value: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+            value = try ArgumentsCoding.decoder().decode(JSONValue.self, from: Data(text.utf8))
         } catch {
             throw self.error("the task arguments are not valid JSON (one JSON object, to the end of the line)", at: start)
         }
-        guard let dictionary = object as? [String: Any] else {
+        guard case .object(let dictionary) = value else {
             throw error("the task arguments must be a JSON object", at: start)
         }
         guard dictionary["timestamp"] == nil else {
             throw error("'timestamp' is reserved: the tick's time is passed under that name", at: start)
         }
-        return text.trimmingCharacters(in: .whitespaces)
+        return dictionary
     }
 
     /// `^[0-9*?,/-]+$` or an `H` form.
