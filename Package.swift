@@ -4,6 +4,8 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 /// A program of `examples/`: the library, logging, and what else it names.
@@ -27,6 +29,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.90.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
@@ -42,10 +45,12 @@ let package = Package(
             dependencies: [
                 "Cron",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedSQLPlugin"]
@@ -57,6 +62,7 @@ let package = Package(
                 "Procrastinate",
                 "Cron",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -70,7 +76,7 @@ let package = Package(
         ),
 
         example("Quickstart"),
-        example("Periodic"),
+        example("Periodic", "Cron"),
         example("Locks"),
         example("Retries"),
         example(
@@ -104,7 +110,11 @@ let package = Package(
         // A worker process for the tests that need several (not a product).
         .executableTarget(
             name: "TestWorker",
-            dependencies: ["Procrastinate", "ProcrastinateCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Procrastinate", "ProcrastinateCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestWorker", swiftSettings: swiftSettings
         ),
 
@@ -113,7 +123,13 @@ let package = Package(
             name: "ProcrastinateTests",
             dependencies: [
                 "Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "Cron",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             exclude: ["Python"],

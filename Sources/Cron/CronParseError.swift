@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Why a cron expression was rejected, and where.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A cron expression evaluated in a time zone, with an explicit daylight-saving policy.
 ///

@@ -1,7 +1,7 @@
-import ArgumentParser
-import Foundation
+public import ArgumentParser
+public import Foundation
 import Logging
-import Procrastinate
+public import Procrastinate
 import Synchronization
 
 /// Options every command takes: which database, how much to log.

@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import Procrastinate
+public import Procrastinate
 
 /// The `procrastinate` command line: administration of a Procrastinate database.
 ///

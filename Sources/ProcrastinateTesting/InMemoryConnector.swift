@@ -1,5 +1,5 @@
-import Foundation
-import Procrastinate
+public import Foundation
+public import Procrastinate
 
 /// A `Connector` keeping jobs in memory, with the same semantics as the SQL schema, for
 /// tests of applications that defer and run jobs.

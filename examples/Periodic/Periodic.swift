@@ -1,3 +1,4 @@
+import Cron
 // Periodic tasks declared in a crontab file (crontabs/example.crontab), deferred by the
 // worker's scheduler and run by the same worker.
 //

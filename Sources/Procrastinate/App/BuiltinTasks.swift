@@ -1,3 +1,4 @@
+import Logging
 /// The tasks every ``App`` registers, as Python Procrastinate's every app does, so that jobs
 /// deferred to them from any language run on a Swift worker too.
 public enum BuiltinTasks {

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PostgresNIO
+public import PostgresNIO
 
 /// Defers jobs of one task with chosen options: what `TaskHandle.configure(…)` and
 /// `App.configureTask(name:)` return.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How jobs are deferred: queue, priority, lock, queueing lock, schedule and extra arguments,
 /// each unset (nil) or given. One value holds them wherever they are declared (a task's

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What to do with a job that failed: run it again (when, and with what changes), or not.
 public struct RetryDecision: Sendable, Hashable {

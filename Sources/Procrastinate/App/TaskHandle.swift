@@ -1,5 +1,5 @@
-import Foundation
-import PostgresNIO
+public import Foundation
+public import PostgresNIO
 
 /// Arguments of a task that takes none.
 public struct NoArguments: Codable, Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A task's name typed by its arguments: defers jobs from anywhere the app is, without passing
 /// a ``TaskHandle`` around, and from a service that does not run the task at all.

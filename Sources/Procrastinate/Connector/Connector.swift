@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What Procrastinate needs of a database: the operations of the schema's SQL functions and
 /// the listings of the admin API.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where a job is in its life: the `procrastinate_job_status` enum of the database.
 public enum JobStatus: String, Sendable, Hashable, CaseIterable, Codable {

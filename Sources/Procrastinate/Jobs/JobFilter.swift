@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Which jobs a listing is about; nil fields match everything.
 public struct JobFilter: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What every error Procrastinate throws is: its `description` is the message users see, and
 /// `localizedDescription` (which Hummingbird, Vapor and many loggers print) says the same.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Administration of jobs, queues and workers: what the `procrastinate` command line and the
 /// shell do, for application code.

@@ -1,5 +1,5 @@
 import Cron
-import Foundation
+public import Foundation
 
 /// crontab files declaring periodic tasks: `crontabs/*.crontab`.
 ///

@@ -1,4 +1,4 @@
-import Cron
+public import Cron
 import Foundation
 
 /// One periodic task declared by a crontab line: what `app.periodic(...)` would declare.

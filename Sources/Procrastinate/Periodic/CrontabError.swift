@@ -1,3 +1,4 @@
+import Foundation
 /// Where something is in a crontab file.
 public struct CrontabLocation: Sendable, Hashable, CustomStringConvertible {
     /// The file's name (as given to the parser).

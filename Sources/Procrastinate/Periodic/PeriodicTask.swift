@@ -1,5 +1,7 @@
-import Cron
-import Foundation
+import Logging
+import Synchronization
+public import Cron
+public import Foundation
 
 /// A task deferred on a cron schedule: what `app.periodic(…)` and crontab lines declare.
 public struct PeriodicTask: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Wall-clock time for the periodic deferrer: injectable, so that tests of schedules need not wait.
 public protocol WallClock: Sendable {

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 
 /// An error reported by PostgreSQL or by the connection to it, in words.

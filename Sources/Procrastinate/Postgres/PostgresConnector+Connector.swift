@@ -1,5 +1,5 @@
-import Foundation
-import PostgresNIO
+public import Foundation
+public import PostgresNIO
 
 extension PostgresConnector: Connector {
     // MARK: Deferring

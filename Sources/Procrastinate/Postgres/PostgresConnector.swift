@@ -1,5 +1,6 @@
-import Logging
-import PostgresNIO
+import Foundation
+public import Logging
+public import PostgresNIO
 import Synchronization
 
 /// Connects Procrastinate to PostgreSQL through a PostgresNIO connection pool.

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 
 /// The database objects Procrastinate needs, and applying them.

@@ -1,6 +1,7 @@
+import UnixSignals
 import Foundation
 import Logging
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
 
 /// Fetches jobs and runs them, at most `concurrency` at a time: a swift-service-lifecycle

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How a worker runs; the defaults are Procrastinate's.
 public struct WorkerOptions: Sendable {
