@@ -35,52 +35,14 @@ extension PostgresConnector: Connector {
 
     public func deferPeriodicJob(_ job: NewJob, periodicID: String, timestamp: Int64) async throws -> Int64? {
         try InvalidQueueName.check(job.queue)
-        let logger = logger
-        // The rule of `PeriodicTickRecord`, under a lock per schedule so that our schedulers
-        // decide one at a time; records are written as procrastinate_defer_periodic_job_v2
-        // writes them, so Python schedulers see our ticks too. The tick's own record is looked
-        // for in the statement's snapshot, not left to ON CONFLICT: a Python scheduler that
-        // defers a newer tick meanwhile deletes it, and the insert would then go through.
-        return try await perform { connection in
-            try await connection.withTransaction(logger: logger) { connection -> Int64? in
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtext(\(job.taskName) || '/' || \(periodicID)))", logger: logger
-                )
-                let claimed = try await connection.query(
-                    """
-                    INSERT INTO procrastinate_periodic_defers (task_name, periodic_id, defer_timestamp)
-                    SELECT \(job.taskName), \(periodicID), \(timestamp)
-                    WHERE NOT EXISTS (
-                        SELECT FROM procrastinate_periodic_defers
-                        WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID) AND defer_timestamp = \(timestamp)
-                    ) AND \(timestamp) >= COALESCE((
-                        SELECT min(defer_timestamp) FROM procrastinate_periodic_defers
-                        WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
-                    ), \(timestamp))
-                    ON CONFLICT DO NOTHING
-                    RETURNING id
-                    """,
-                    logger: logger
-                ).decode(Int64.self).all()
-                guard let deferID = claimed.first else { return nil }
-                return try await connection.query(
-                    """
-                    WITH job AS (
-                        SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(\(job.queue), \(job.taskName), \(Int32(clamping: job.priority)),
-                            \(job.lock), \(job.queueingLock), \(job.arguments)::jsonb, NULL)::procrastinate_job_to_defer_v1]))[1] AS id
-                    ), forgotten AS (
-                        DELETE FROM procrastinate_periodic_defers
-                        WHERE task_name = \(job.taskName) AND periodic_id = \(periodicID)
-                            AND defer_timestamp < \(timestamp - PeriodicTickRecord.retention)
-                    )
-                    UPDATE procrastinate_periodic_defers SET job_id = job.id FROM job
-                    WHERE procrastinate_periodic_defers.id = \(deferID)
-                    RETURNING job.id
-                    """,
-                    logger: logger
-                ).decode(Int64.self).all().first
-            }
-        }
+        // The rule of `PeriodicTickRecord`, in procrastinate_swift_defer_periodic_job_v1.
+        return try await query(
+            """
+            SELECT procrastinate_swift_defer_periodic_job_v1(\(job.queue), \(job.taskName), \(Int32(clamping: job.priority)),
+                \(job.lock), \(job.queueingLock), \(job.arguments)::jsonb, \(periodicID), \(timestamp), \(PeriodicTickRecord.retention))
+            """,
+            as: Int64?.self
+        ).first ?? nil
     }
 
     // MARK: Working
@@ -219,19 +181,7 @@ extension PostgresConnector: Connector {
     }
 
     public func listJobs(_ filter: JobFilter) async throws -> [Job] {
-        try await query(
-            """
-            SELECT \(unescaped: Self.jobColumns) FROM procrastinate_jobs
-            WHERE (\(filter.id)::bigint IS NULL OR id = \(filter.id))
-              AND (\(filter.queue)::varchar IS NULL OR queue_name = \(filter.queue))
-              AND (\(filter.taskName)::varchar IS NULL OR task_name = \(filter.taskName))
-              AND (\(filter.status?.rawValue)::procrastinate_job_status IS NULL OR status = \(filter.status?.rawValue)::procrastinate_job_status)
-              AND (\(filter.lock)::varchar IS NULL OR lock = \(filter.lock))
-              AND (\(filter.queueingLock)::varchar IS NULL OR queueing_lock = \(filter.queueingLock))
-              AND (\(filter.workerID)::bigint IS NULL OR worker_id = \(filter.workerID))
-            ORDER BY id
-            """
-        )
+        try await query("SELECT \(unescaped: Self.jobColumns) FROM \(jobsPassing: filter) ORDER BY id")
     }
 
     public func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] {
@@ -242,12 +192,8 @@ extension PostgresConnector: Connector {
         }
         let rows = try await query(
             """
-            SELECT \(unescaped: column), status::text, count(*)::bigint FROM procrastinate_jobs
-            WHERE (\(filter.queue)::varchar IS NULL OR queue_name = \(filter.queue))
-              AND (\(filter.taskName)::varchar IS NULL OR task_name = \(filter.taskName))
-              AND (\(filter.status?.rawValue)::procrastinate_job_status IS NULL OR status = \(filter.status?.rawValue)::procrastinate_job_status)
-              AND (\(filter.lock)::varchar IS NULL OR lock = \(filter.lock))
-              AND \(unescaped: column) IS NOT NULL
+            SELECT \(unescaped: column), status::text, count(*)::bigint FROM \(jobsPassing: filter)
+            WHERE \(unescaped: column) IS NOT NULL
             GROUP BY 1, 2 ORDER BY 1
             """,
             as: (String, String, Int64).self
@@ -516,5 +462,26 @@ struct FinishJobsAndFetchStatement: PostgresPreparedStatement {
             return .leftAlone(try cells["id"].decode(Int64.self))
         }
         return .fetched(try PostgresConnector.job(from: row))
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// The jobs passing `filter`: a call of procrastinate_swift_jobs_v1, the one job filter.
+    mutating func appendInterpolation(jobsPassing filter: JobFilter) {
+        appendLiteral("procrastinate_swift_jobs_v1(")
+        appendInterpolation(filter.id)
+        appendLiteral(", ")
+        appendInterpolation(filter.queue)
+        appendLiteral(", ")
+        appendInterpolation(filter.taskName)
+        appendLiteral(", ")
+        appendInterpolation(filter.status?.rawValue)
+        appendLiteral("::procrastinate_job_status, ")
+        appendInterpolation(filter.lock)
+        appendLiteral(", ")
+        appendInterpolation(filter.queueingLock)
+        appendLiteral(", ")
+        appendInterpolation(filter.workerID)
+        appendLiteral(")")
     }
 }
