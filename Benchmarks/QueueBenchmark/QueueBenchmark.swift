@@ -75,6 +75,8 @@ struct QueueBenchmark {
             ("raw_insert_sequential", { try await rawInsert(batch: 1) }),
             ("raw_insert_batch_100", { try await rawInsert(batch: 100) }),
             ("raw_cycle_batch_100", { try await rawCycle() }),
+            ("raw_round_trip_pooled", { try await rawRoundTrips(pooled: true) }),
+            ("raw_round_trip_one_connection", { try await rawRoundTrips(pooled: false) }),
             ("defer_sequential", { try await deferJobs(batch: 1) }),
             ("defer_batch_100", { try await deferJobs(batch: 100) }),
             ("defer_batch_1000", { try await deferJobs(batch: 1000) }),
@@ -270,6 +272,21 @@ struct QueueBenchmark {
         }
         let done = try await succeeded()
         return result(jobs: n, time, ok: done == n)
+    }
+
+    /// The driver's own cost: `n` round trips of `SELECT 1`, each on a connection leased from
+    /// the pool (as the connector's operations are), or all on one; "jobs" are round trips.
+    func rawRoundTrips(pooled: Bool) async throws -> [String: Any] {
+        let time = try await timed {
+            if pooled {
+                for _ in 0..<n { try await sql("SELECT 1") }
+            } else {
+                try await connector.withConnection { connection in
+                    for _ in 0..<n { _ = try await connection.query("SELECT 1", logger: app.logger).collect() }
+                }
+            }
+        }
+        return result(jobs: n, time)
     }
 
     func deferJobs(batch: Int) async throws -> [String: Any] {
