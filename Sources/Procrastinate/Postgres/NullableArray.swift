@@ -1,9 +1,9 @@
 import NIOCore
 import PostgresNIO
 
-/// A one-dimensional PostgreSQL array whose elements may be NULL, as a statement parameter
-/// (PostgresNIO encodes arrays of non-optional values only): the outcomes of a batch bind one
-/// such array per optional field.
+/// A one-dimensional PostgreSQL array whose elements may be NULL (PostgresNIO encodes and
+/// decodes arrays of non-optional values only): the outcomes of a batch bind one such array per
+/// optional field, and the jobs a claim returns come back as one per optional column.
 struct NullableArray<Element: PostgresArrayEncodable>: PostgresEncodable {
     var elements: [Element?]
 
@@ -36,5 +36,38 @@ struct NullableArray<Element: PostgresArrayEncodable>: PostgresEncodable {
                 buffer.writeInteger(-1, as: Int32.self)
             }
         }
+    }
+}
+
+extension NullableArray: PostgresDecodable where Element: PostgresDecodable, Element == Element._DecodableType {
+    /// Decodes a one-dimensional array in the binary format, NULL elements included.
+    init<JSONDecoder: PostgresJSONDecoder>(
+        from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat, context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
+        guard format == .binary,
+            let (dimensions, _, elementOID) = buffer.readMultipleIntegers(endianness: .big, as: (Int32, Int32, UInt32).self),
+            dimensions == 0 || dimensions == 1
+        else {
+            throw PostgresDecodingError.Code.failure
+        }
+        guard dimensions == 1 else {
+            self.init([])
+            return
+        }
+        guard let (count, _) = buffer.readMultipleIntegers(endianness: .big, as: (Int32, Int32).self), count >= 0 else {
+            throw PostgresDecodingError.Code.failure
+        }
+        var elements: [Element?] = []
+        elements.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let length = buffer.readInteger(as: Int32.self) else { throw PostgresDecodingError.Code.failure }
+            guard length >= 0 else {
+                elements.append(nil)
+                continue
+            }
+            guard var element = buffer.readSlice(length: Int(length)) else { throw PostgresDecodingError.Code.failure }
+            elements.append(try Element(from: &element, type: PostgresDataType(elementOID), format: .binary, context: context))
+        }
+        self.init(elements)
     }
 }

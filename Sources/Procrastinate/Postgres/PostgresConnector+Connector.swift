@@ -54,12 +54,9 @@ extension PostgresConnector: Connector {
     }
 
     public func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job] {
-        let logger = logger
-        return try await perform { connection in
-            try await connection.execute(
-                FetchJobsStatement(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames), logger: logger
-            ).all()
-        }
+        try await finishAndClaim(
+            FinishAndClaimStatement(outcomes: [], queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
+        ).fetched
     }
 
     public func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) async throws -> Duration? {
@@ -75,29 +72,30 @@ extension PostgresConnector: Connector {
 
     public func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64] {
         try checkQueues(of: outcomes)
-        let logger = logger
-        let finished = try await perform { connection in
-            try await connection.execute(FinishJobsStatement(outcomes: outcomes), logger: logger).all()
-        }
-        let written = Set(finished)
-        return outcomes.map(\.jobID).filter { !written.contains($0) }
+        return try await finishAndClaim(
+            FinishAndClaimStatement(outcomes: outcomes, queues: nil, workerID: nil, limit: 0, taskNames: nil)
+        ).leftAlone
     }
 
     public func finishJobs(
         _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?
     ) async throws -> (leftAlone: [Int64], fetched: [Job]) {
         try checkQueues(of: outcomes)
-        let logger = logger
-        let statement = FinishJobsAndFetchStatement(
-            outcomes: outcomes, queues: queues, workerID: workerID, limit: limit, taskNames: taskNames
+        return try await finishAndClaim(
+            FinishAndClaimStatement(outcomes: outcomes, queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
         )
-        return try await perform { connection in
-            var result: (leftAlone: [Int64], fetched: [Job]) = ([], [])
-            for try await row in try await connection.execute(statement, logger: logger) {
-                switch row {
-                case .leftAlone(let id): result.leftAlone.append(id)
-                case .fetched(let job): result.fetched.append(job)
-                }
+    }
+
+    /// Records outcomes and claims jobs in one round trip, durable when it returns: the
+    /// procedure commits before it answers, so the operation runs outside a transaction block.
+    private func finishAndClaim(_ statement: FinishAndClaimStatement) async throws -> (leftAlone: [Int64], fetched: [Job]) {
+        let logger = logger
+        return try await perform(writes: false) { connection in
+            guard let result = try await connection.execute(statement, logger: logger).all().first else {
+                throw DatabaseError(
+                    endpoint: self.endpoint, sqlState: nil, message: "procrastinate_swift_finish_and_claim_v1 answered no row", detail: nil,
+                    constraintName: nil, isConnectionFailure: false
+                )
             }
             return result
         }
@@ -365,103 +363,6 @@ struct DeferJobStatement: PostgresPreparedStatement {
                 ORDER BY position
             )))
             """
-    }
-}
-
-/// `procrastinate_swift_fetch_jobs_v2`, prepared once per connection.
-struct FetchJobsStatement: PostgresPreparedStatement {
-    static let sql = "SELECT \(PostgresConnector.jobColumns) FROM procrastinate_swift_fetch_jobs_v2($1::varchar[], $2, $3, $4::varchar[])"
-    static let bindingDataTypes: [PostgresDataType] = [.textArray, .int8, .int4, .textArray]
-    typealias Row = Job
-
-    var queues: [String]?
-    var workerID: Int64?
-    var limit: Int
-    var taskNames: [String]?
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
-        bindings.append(queues)
-        bindings.append(workerID)
-        bindings.append(Int32(clamping: limit))
-        bindings.append(taskNames)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try PostgresConnector.job(from: row) }
-}
-
-/// `procrastinate_swift_finish_jobs_v2`, prepared once per connection.
-struct FinishJobsStatement: PostgresPreparedStatement {
-    static let sql = """
-        SELECT procrastinate_swift_finish_jobs_v2($1, $2::integer[], $3::text[]::procrastinate_job_status[], $4,
-            $5::timestamptz[], $6::integer[], $7::varchar[], $8::varchar[])
-        """
-    static let bindingDataTypes: [PostgresDataType] = [
-        .int8Array, .int4Array, .textArray, .boolArray, .timestamptzArray, .int4Array, .textArray, .textArray,
-    ]
-    typealias Row = Int64
-
-    var outcomes: [JobOutcome]
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 8)
-        try append(to: &bindings)
-        return bindings
-    }
-
-    /// The outcomes as the function's eight arrays.
-    func append(to bindings: inout PostgresBindings) throws {
-        bindings.append(outcomes.map(\.jobID))
-        try bindings.append(NullableArray(outcomes.map { $0.attempts.map { Int32(clamping: $0) } }))
-        bindings.append(outcomes.map(\.status.rawValue))
-        bindings.append(outcomes.map(\.deleteJob))
-        try bindings.append(NullableArray(outcomes.map(\.retry?.retryAt)))
-        try bindings.append(NullableArray(outcomes.map { $0.retry?.priority.map { Int32(clamping: $0) } }))
-        try bindings.append(NullableArray(outcomes.map(\.retry?.queue)))
-        try bindings.append(NullableArray(outcomes.map(\.retry?.lock)))
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
-}
-
-/// `procrastinate_swift_finish_jobs_and_fetch_v2`, prepared once per connection.
-struct FinishJobsAndFetchStatement: PostgresPreparedStatement {
-    static let sql = """
-        SELECT \(PostgresConnector.jobColumns)
-        FROM procrastinate_swift_finish_jobs_and_fetch_v2($1, $2::integer[], $3::text[]::procrastinate_job_status[], $4,
-            $5::timestamptz[], $6::integer[], $7::varchar[], $8::varchar[], $9::varchar[], $10, $11, $12::varchar[])
-        """
-    static let bindingDataTypes: [PostgresDataType] = FinishJobsStatement.bindingDataTypes + [.textArray, .int8, .int4, .textArray]
-
-    /// A claimed job, or an outcome left alone (a row with only an id).
-    enum Row {
-        case fetched(Job)
-        case leftAlone(Int64)
-    }
-
-    var outcomes: [JobOutcome]
-    var queues: [String]?
-    var workerID: Int64?
-    var limit: Int
-    var taskNames: [String]?
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
-        try FinishJobsStatement(outcomes: outcomes).append(to: &bindings)
-        bindings.append(queues)
-        bindings.append(workerID)
-        bindings.append(Int32(clamping: limit))
-        bindings.append(taskNames)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row {
-        let cells = PostgresRandomAccessRow(row)
-        guard try cells["status"].decode(String?.self) != nil else {
-            return .leftAlone(try cells["id"].decode(Int64.self))
-        }
-        return .fetched(try PostgresConnector.job(from: row))
     }
 }
 

@@ -14,8 +14,8 @@ extension PostgresConnector {
     ///   ``DatabaseError`` saying so, without waiting for the connection to notice: a server
     ///   that stops answering never hangs a worker.
     ///
-    /// `writes: false` runs a read alone, without the transaction's two round trips: nothing
-    /// is acknowledged by it.
+    /// `writes: false` runs the operation alone, without the transaction's two round trips: a
+    /// read, which acknowledges nothing, or a procedure that commits before it answers.
     func perform<Result: Sendable>(
         writes: Bool = true, _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {

@@ -36,7 +36,8 @@ enum Catalog {
             SELECT 'sequence ' || s.sequencename || ' ' || s.data_type::text || ' start ' || s.start_value || ' by ' || s.increment_by
             FROM pg_sequences s WHERE s.schemaname = current_schema()
           UNION ALL
-            SELECT 'function ' || p.proname || '(' || pg_get_function_arguments(p.oid) || ') RETURNS ' || pg_get_function_result(p.oid)
+            SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' ELSE 'function ' END || p.proname || '(' || pg_get_function_arguments(p.oid) || ')'
+                || COALESCE(' RETURNS ' || pg_get_function_result(p.oid), '')
                 || ' LANGUAGE ' || l.lanname
                 || CASE p.provolatile WHEN 'i' THEN ' IMMUTABLE' WHEN 's' THEN ' STABLE' ELSE ' VOLATILE' END
                 || CASE WHEN p.proisstrict THEN ' STRICT' ELSE '' END
