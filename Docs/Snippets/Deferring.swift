@@ -25,6 +25,10 @@ func deferring(app: App, sendEmail: TaskHandle<SendEmail>, connector: PostgresCo
     }
 
     try await app.configureTask(name: "reports.monthly").defer(["month": "2026-11"])
+
+    let lowPriority = JobOptions(queue: "bulk", priority: -10)
+    try await sendEmail.configure(lowPriority).defer(email)
+    try await app.configure(Tasks.sendEmail, lowPriority.overridden(by: JobOptions(lock: "user:42"))).defer(email)
     _ = (id, ids)
 }
 

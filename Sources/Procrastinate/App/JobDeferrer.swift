@@ -70,14 +70,3 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
         return (app, jobs)
     }
 }
-
-/// Options that contradict each other.
-public struct ConfigurationError: ProcrastinateError, Hashable {
-    /// What is wrong.
-    public var description: String
-
-    /// An error saying `description`.
-    public init(description: String) {
-        self.description = description
-    }
-}

@@ -78,11 +78,23 @@ extension TaskRegistrar {
         middleware: [any JobMiddleware] = [],
         _ body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
-        try InvalidQueueName.check(queue)
         let options = TaskOptions(
             jobs: JobOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock), retry: retry,
             timeout: timeout, middleware: middleware
         )
+        return try task(name, aliases: aliases, options: options, body)
+    }
+
+    /// Registers a task with its options in one value: its jobs' defaults (any ``JobOptions``)
+    /// and how it runs.
+    ///
+    /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken,
+    ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on.
+    public func task<Arguments: Codable & Sendable>(
+        _ name: String, aliases: [String] = [], options: TaskOptions,
+        _ body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
+    ) throws -> TaskHandle<Arguments> {
+        if let queue = options.jobs.queue { try InvalidQueueName.check(queue) }
         let definition = TaskDefinition(name: name, aliases: aliases, options: options, arguments: Arguments.self, body: body)
         try register(definition)
         return TaskHandle(definition: definition)

@@ -36,16 +36,6 @@ extension JobStatus {
     }
 }
 
-/// The database holds a job status this version does not know.
-public struct UnknownJobStatus: ProcrastinateError, Hashable {
-    /// The value read.
-    public var value: String
-
-    public var description: String {
-        "unknown job status '\(value)' (known: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))): "
-            + "the database was written by a newer Procrastinate"
-    }
-}
 
 /// A job: one row of `procrastinate_jobs`.
 public struct Job: Sendable, Hashable, Identifiable {

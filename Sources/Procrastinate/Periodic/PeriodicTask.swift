@@ -29,17 +29,6 @@ public struct PeriodicTask: Sendable {
     }
 }
 
-/// A task and periodic id registered twice.
-public struct PeriodicTaskAlreadyRegistered: ProcrastinateError, Hashable {
-    /// The task.
-    public var taskName: String
-    /// The periodic id.
-    public var periodicID: String
-
-    public var description: String {
-        "task '\(taskName)' already has a schedule with periodic id '\(periodicID)'; give each schedule of a task its own periodic id"
-    }
-}
 
 extension App {
     /// Defers `task` on the schedule `cron`, every tick exactly once across all workers (the

@@ -153,30 +153,3 @@ extension SchemaManager {
         return applied
     }
 }
-
-/// Why the schema cannot be applied or used.
-public enum SchemaError: ProcrastinateError, Equatable {
-    /// The database already holds Procrastinate objects.
-    case notEmpty(objects: [String], endpoint: String)
-    /// The database does not hold the schema.
-    case missing(endpoint: String)
-    /// The database holds the 3.10 schema without our migrations (it was set up by Python
-    /// Procrastinate), which workers need.
-    case migrationsMissing(endpoint: String)
-
-    public var description: String {
-        switch self {
-        case .notEmpty(let objects, let endpoint):
-            let shown = objects.prefix(5).joined(separator: ", ")
-            let more = objects.count > 5 ? " and \(objects.count - 5) more" : ""
-            return "the database \(endpoint) already holds Procrastinate objects (\(shown)\(more)); "
-                + "`schema --apply` is for an empty database: run `procrastinate schema --migrate` instead"
-        case .missing(let endpoint):
-            return "the database \(endpoint) has no Procrastinate schema: run `procrastinate schema --apply`"
-        case .migrationsMissing(let endpoint):
-            return "the database \(endpoint) lacks Procrastinate for Swift's own functions (it was set up by Python "
-                + "Procrastinate, or by an older version): run `procrastinate schema --migrate`, which only adds objects, "
-                + "so Python workers keep working"
-        }
-    }
-}

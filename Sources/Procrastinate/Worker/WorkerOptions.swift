@@ -128,38 +128,3 @@ public protocol JobMiddleware: Sendable {
     /// Runs the job by calling `next`, with whatever it adds around it.
     func run(_ context: JobContext, next: (JobContext) async throws -> Void) async throws
 }
-
-/// Thrown by a task to ask for its job to run again, whatever its retry strategy says.
-///
-/// ```swift
-/// throw RetryJob(in: .seconds(30))
-/// ```
-public struct RetryJob: ProcrastinateError {
-    /// When and how.
-    public var decision: RetryDecision
-
-    /// Retry after `delay`, with the changes given.
-    public init(in delay: Duration = .zero, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
-        decision = RetryDecision(retryIn: delay, priority: priority, queue: queue, lock: lock)
-    }
-
-    /// Retry at `date`, with the changes given.
-    public init(at date: Date, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
-        decision = RetryDecision(retryAt: date, priority: priority, queue: queue, lock: lock)
-    }
-
-    public var description: String { "the task asked for its job to run again" }
-}
-
-/// A job ran longer than its task's timeout and was cancelled.
-public struct JobTimedOut: ProcrastinateError, Hashable {
-    /// The timeout.
-    public var timeout: Duration
-
-    public var description: String { "the job ran longer than its timeout of \(timeout)" }
-}
-
-/// A running job whose worker stopped answering; recovery treats it as this error.
-public struct JobStalled: ProcrastinateError, Hashable {
-    public var description: String { "the job's worker stopped sending heartbeats" }
-}

@@ -358,6 +358,10 @@ struct WorkerStateMachine {
         writeRetryAt = nil
         wroteSinceClaim = true
         for outcome in write.outcomes { held[outcome.jobID] = nil }
+        // The outcomes that came meanwhile wait a window again, for the bodies running now
+        // (the successors just claimed among them): chains of locked jobs written together
+        // stay together, rather than drift apart into a write each.
+        if !pending.isEmpty { writeDeadline = now + configuration.coalescingWindow }
         if write.outcomes.contains(where: { $0.retry != nil }) || !configuration.waitsForJobs {
             // A retry may be due now: look again.
             wokeUp()

@@ -11,11 +11,11 @@ import Testing
 
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { t0 + .milliseconds(milliseconds) }
 
-    func machine(concurrency: Int = 2, waits: Bool = true, gracefulTimeout: Duration? = nil) -> Machine {
+    func machine(concurrency: Int = 2, waits: Bool = true, gracefulTimeout: Duration? = nil, batchLimit: Int = 1000) -> Machine {
         Machine(
             configuration: .init(
                 concurrency: concurrency, waitsForJobs: waits, pollInterval: .seconds(5), coalescingWindow: .milliseconds(1),
-                gracefulTimeout: gracefulTimeout
+                gracefulTimeout: gracefulTimeout, batchLimit: batchLimit
             ),
             contact: DatabaseContact(maxGap: .seconds(20))
         )
@@ -55,7 +55,9 @@ import Testing
         // Meanwhile the other ends: its slot is claimed beside the write under way, and its
         // outcome waits for the next write.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(4))) == [.claim(limit: 1)])
-        #expect(m.handle(.written(leftAlone: [], successors: [job(3)], at: at(5))) == [.start(job(3)), .write([succeeded(2)], claim: 0)])
+        // The write done, that outcome waits a window again for the body just started.
+        #expect(m.handle(.written(leftAlone: [], successors: [job(3)], at: at(5))) == [.start(job(3)), .wake(at: at(6))])
+        #expect(m.handle(.timer(at: at(6))) == [.write([succeeded(2)], claim: 0)])
     }
 
     @Test func aLockedJobKeepsItsSlotUntilItsWriteClaimsTheNext() {
@@ -248,6 +250,17 @@ import Testing
         // While that write is under way, a slot frees: it waits a round trip for others.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(4))) == [.wake(at: at(5))])
         #expect(m.handle(.bodyEnded(succeeded(3), at: at(4))) == [.claim(limit: 2)])
+    }
+
+    @Test func aFullBatchIsWrittenWithoutWaitingAndTheRestFollows() {
+        var m = machine(concurrency: 3, batchLimit: 2)
+        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        _ = m.handle(.claimed([job(1), job(2), job(3)], at: at(1)))
+        _ = m.handle(.bodyEnded(succeeded(1), at: at(2)))
+        // Two outcomes: a full batch goes at once, though a body still runs.
+        #expect(m.handle(.bodyEnded(succeeded(2), at: at(2))) == [.write([succeeded(1), succeeded(2)], claim: 2)])
+        _ = m.handle(.bodyEnded(succeeded(3), at: at(3)))
+        #expect(m.handle(.written(leftAlone: [1], successors: [], at: at(4))) == [.write([succeeded(3)], claim: 0)])
     }
 
     @Test func theDatabaseContactFollowsAnswersAndFailures() {

@@ -145,3 +145,99 @@ public struct NoSuchJob: ProcrastinateError, Hashable {
 
     public var description: String { "no job with id \(jobID)" }
 }
+
+/// Options that contradict each other.
+public struct ConfigurationError: ProcrastinateError, Hashable {
+    /// What is wrong.
+    public var description: String
+
+    /// An error saying `description`.
+    public init(description: String) {
+        self.description = description
+    }
+}
+
+/// A task and periodic id registered twice.
+public struct PeriodicTaskAlreadyRegistered: ProcrastinateError, Hashable {
+    /// The task.
+    public var taskName: String
+    /// The periodic id.
+    public var periodicID: String
+
+    public var description: String {
+        "task '\(taskName)' already has a schedule with periodic id '\(periodicID)'; give each schedule of a task its own periodic id"
+    }
+}
+
+/// The database holds a job status this version does not know.
+public struct UnknownJobStatus: ProcrastinateError, Hashable {
+    /// The value read.
+    public var value: String
+
+    public var description: String {
+        "unknown job status '\(value)' (known: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))): "
+            + "the database was written by a newer Procrastinate"
+    }
+}
+
+/// Why the schema cannot be applied or used.
+public enum SchemaError: ProcrastinateError, Equatable {
+    /// The database already holds Procrastinate objects.
+    case notEmpty(objects: [String], endpoint: String)
+    /// The database does not hold the schema.
+    case missing(endpoint: String)
+    /// The database holds the 3.10 schema without our migrations (it was set up by Python
+    /// Procrastinate), which workers need.
+    case migrationsMissing(endpoint: String)
+
+    public var description: String {
+        switch self {
+        case .notEmpty(let objects, let endpoint):
+            let shown = objects.prefix(5).joined(separator: ", ")
+            let more = objects.count > 5 ? " and \(objects.count - 5) more" : ""
+            return "the database \(endpoint) already holds Procrastinate objects (\(shown)\(more)); "
+                + "`schema --apply` is for an empty database: run `procrastinate schema --migrate` instead"
+        case .missing(let endpoint):
+            return "the database \(endpoint) has no Procrastinate schema: run `procrastinate schema --apply`"
+        case .migrationsMissing(let endpoint):
+            return "the database \(endpoint) lacks Procrastinate for Swift's own functions (it was set up by Python "
+                + "Procrastinate, or by an older version): run `procrastinate schema --migrate`, which only adds objects, "
+                + "so Python workers keep working"
+        }
+    }
+}
+
+/// Thrown by a task to ask for its job to run again, whatever its retry strategy says.
+///
+/// ```swift
+/// throw RetryJob(in: .seconds(30))
+/// ```
+public struct RetryJob: ProcrastinateError {
+    /// When and how.
+    public var decision: RetryDecision
+
+    /// Retry after `delay`, with the changes given.
+    public init(in delay: Duration = .zero, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
+        decision = RetryDecision(retryIn: delay, priority: priority, queue: queue, lock: lock)
+    }
+
+    /// Retry at `date`, with the changes given.
+    public init(at date: Date, priority: Int? = nil, queue: String? = nil, lock: String? = nil) {
+        decision = RetryDecision(retryAt: date, priority: priority, queue: queue, lock: lock)
+    }
+
+    public var description: String { "the task asked for its job to run again" }
+}
+
+/// A job ran longer than its task's timeout and was cancelled.
+public struct JobTimedOut: ProcrastinateError, Hashable {
+    /// The timeout.
+    public var timeout: Duration
+
+    public var description: String { "the job ran longer than its timeout of \(timeout)" }
+}
+
+/// A running job whose worker stopped answering; recovery treats it as this error.
+public struct JobStalled: ProcrastinateError, Hashable {
+    public var description: String { "the job's worker stopped sending heartbeats" }
+}
