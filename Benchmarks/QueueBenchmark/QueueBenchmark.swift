@@ -77,6 +77,7 @@ struct QueueBenchmark {
             ("raw_cycle_batch_100", { try await rawCycle() }),
             ("raw_round_trip_pooled", { try await rawRoundTrips(pooled: true) }),
             ("raw_round_trip_one_connection", { try await rawRoundTrips(pooled: false) }),
+            ("connector_round_trip", { try await connectorRoundTrips() }),
             ("defer_sequential", { try await deferJobs(batch: 1) }),
             ("defer_batch_100", { try await deferJobs(batch: 100) }),
             ("defer_batch_1000", { try await deferJobs(batch: 1000) }),
@@ -285,6 +286,16 @@ struct QueueBenchmark {
                     for _ in 0..<n { _ = try await connection.query("SELECT 1", logger: app.logger).collect() }
                 }
             }
+        }
+        return result(jobs: n, time)
+    }
+
+    /// The connector's own cost per operation (a pooled connection, the operation's time
+    /// bound, one round trip): `n` reads of when the next scheduled job is due.
+    func connectorRoundTrips() async throws -> [String: Any] {
+        try await prepare()
+        let time = try await timed {
+            for _ in 0..<n { _ = try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .zero) }
         }
         return result(jobs: n, time)
     }

@@ -88,17 +88,20 @@ extension PostgresConnector: Connector {
 
     /// Records outcomes and claims jobs in one round trip, durable when it returns: the
     /// procedure commits before it answers, so the operation runs outside a transaction block.
+    /// A worker's go through its own connection (see ``WorkerConnections``).
     private func finishAndClaim(_ statement: FinishAndClaimStatement) async throws -> (leftAlone: [Int64], fetched: [Job]) {
-        let logger = logger
-        return try await perform(writes: false) { connection in
+        let (logger, endpoint) = (logger, endpoint)
+        let operation: @Sendable (PostgresConnection) async throws -> FinishAndClaimStatement.Row = { connection in
             guard let result = try await connection.execute(statement, logger: logger).all().first else {
                 throw DatabaseError(
-                    endpoint: self.endpoint, sqlState: nil, message: "procrastinate_swift_finish_and_claim_v1 answered no row", detail: nil,
+                    endpoint: endpoint, sqlState: nil, message: "procrastinate_swift_finish_and_claim_v1 answered no row", detail: nil,
                     constraintName: nil, isConnectionFailure: false
                 )
             }
             return result
         }
+        guard let settings, let workerID = statement.workerID else { return try await perform(writes: false, operation) }
+        return try await workerConnections.run(operation, on: .jobs, of: workerID, settings: settings, connector: self)
     }
 
     /// A retry's new queue must be one PostgreSQL can notify on.
@@ -132,7 +135,7 @@ extension PostgresConnector: Connector {
     }
 
     public func unregisterWorker(id: Int64) async throws {
-        heartbeats.close(worker: id)
+        workerConnections.close(worker: id)
         try await execute("SELECT procrastinate_unregister_worker_v1(\(id))")
     }
 

@@ -22,8 +22,8 @@ public final class PostgresConnector: Sendable {
     public let queryTimeout: Duration
     /// How many ``run(isolation:_:)`` calls run the pool now (a connector owning its pool).
     private let openCount = Atomic<Int>(0)
-    /// Where workers' heartbeats go, apart from the pool.
-    let heartbeats = HeartbeatConnections()
+    /// Where workers' heartbeats, claims and outcome writes go, apart from the pool.
+    let workerConnections = WorkerConnections()
 
     /// A connector owning a new pool for `settings`.
     public init(settings: ConnectionSettings, queryTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "procrastinate")) {
@@ -65,7 +65,7 @@ public final class PostgresConnector: Sendable {
             try await checkReachable(settings)
             openCount.add(1, ordering: .relaxed)
             defer {
-                if openCount.subtract(1, ordering: .relaxed).newValue == 0 { heartbeats.close() }
+                if openCount.subtract(1, ordering: .relaxed).newValue == 0 { workerConnections.close() }
             }
             return try await body(self)
         }

@@ -186,7 +186,10 @@ public final class Worker: Service, CustomStringConvertible {
                 if case .wake(let instant) = action {
                     group.addTask {
                         guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
-                        await self.drive(.timer(at: .now))
+                        // The instant asked for came, even if the clock read a hair earlier (a
+                        // sleep may end within its clock's tolerance): the machine must see it
+                        // reached, or it would wait for a timer that no longer exists.
+                        await self.drive(.timer(at: max(.now, instant)))
                     }
                 } else {
                     group.addTask { await self.drive(after: action) }
@@ -330,8 +333,7 @@ public final class Worker: Service, CustomStringConvertible {
     private func write(_ outcomes: [JobOutcome], claim: Int) async -> WorkerStateMachine.Event {
         let (connector, queues, taskNames, workerID) = (app.connector, options.queues, claimedTaskNames, workerID)
         let result = await Task {
-            guard claim > 0 else { return (leftAlone: try await connector.finishJobs(outcomes), fetched: [Job]()) }
-            return try await connector.finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: claim, taskNames: taskNames)
+            try await connector.finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: claim, taskNames: taskNames)
         }.result
         switch result {
         case .success(let written):

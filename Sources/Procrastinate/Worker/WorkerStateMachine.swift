@@ -108,6 +108,33 @@ struct WorkerStateMachine {
         var lost = false
     }
 
+    /// The jobs held, by id, with the counts every decision reads.
+    private struct HeldJobs {
+        private(set) var byID: [Int64: HeldJobState] = [:]
+        /// Jobs whose bodies run.
+        private(set) var running = 0
+        /// Jobs keeping a slot: running, or a locked job's outcome waiting for its write.
+        private(set) var keepingSlots = 0
+
+        subscript(id: Int64) -> HeldJobState? {
+            get { byID[id] }
+            set {
+                count(byID[id], -1)
+                count(newValue, 1)
+                byID[id] = newValue
+            }
+        }
+
+        var isEmpty: Bool { byID.isEmpty }
+        var values: Dictionary<Int64, HeldJobState>.Values { byID.values }
+
+        private mutating func count(_ state: HeldJobState?, _ sign: Int) {
+            guard let state else { return }
+            if state.phase == .running { running += sign }
+            if state.phase == .running || state.phase == .pending(holdsSlot: true) { keepingSlots += sign }
+        }
+    }
+
     private struct Write {
         var outcomes: [JobOutcome]
         var claim: Int
@@ -130,7 +157,7 @@ struct WorkerStateMachine {
     private(set) var fatal: (any Error)?
     private(set) var isStopping = false
 
-    private var held: [Int64: HeldJobState] = [:]
+    private var held = HeldJobs()
     private var pending: [JobOutcome] = []
     private var writing: Write?
     private var claiming: Claim?
@@ -189,13 +216,12 @@ struct WorkerStateMachine {
     /// How long the write under way has been failing, if it has.
     func writeFailing(at now: Instant) -> Duration? { writeFailingSince.map { now - $0 } }
 
-    private var runningBodies: Int { held.values.count { $0.phase == .running } }
+    private var runningBodies: Int { held.running }
 
     /// Slots neither running a body, nor kept by a locked job's pending outcome, nor promised
     /// to a claim under way.
     private var freeSlots: Int {
-        let kept = held.values.count { $0.phase == .running || $0.phase == .pending(holdsSlot: true) }
-        return configuration.concurrency - kept - (claiming?.limit ?? 0) - (writing?.claim ?? 0)
+        configuration.concurrency - held.keepingSlots - (claiming?.limit ?? 0) - (writing?.claim ?? 0)
     }
 
     /// Whether the worker may claim at all: registered, neither stopping nor done.
@@ -397,40 +423,45 @@ struct WorkerStateMachine {
 
     /// What to do now: abort at the graceful deadline, write, claim, finish, or wait.
     private mutating func decide(at now: Instant, into actions: inout [Action]) {
-        var deadlines: [Instant] = []
+        var earliest: Instant?
         if let deadline = gracefulDeadline {
             if deadline <= now {
                 // Jobs a claim under way returned after the deadline are aborted too.
                 let running = runningJobIDs.filter { !abortedAtShutdown.contains($0) }
                 abortedAtShutdown.formUnion(running)
                 if !running.isEmpty { actions.append(.abort(running, .shutdown)) }
-            } else if held.values.contains(where: { $0.phase == .running }) {
-                deadlines.append(deadline)
+            } else if held.running > 0 {
+                Self.keep(&earliest, deadline)
             }
         }
-        decideWrite(at: now, deadlines: &deadlines, into: &actions)
-        decideClaim(at: now, deadlines: &deadlines, into: &actions)
+        decideWrite(at: now, deadline: &earliest, into: &actions)
+        decideClaim(at: now, deadline: &earliest, into: &actions)
         if isStopping || doneClaiming, !finished, claiming == nil, writing == nil, held.isEmpty, pending.isEmpty {
             finished = true
             actions.append(.finish)
             return
         }
-        if let pollAt, idle, !isStopping { deadlines.append(pollAt) }
-        if let earliest = deadlines.min(), timerAt.map({ earliest < $0 }) ?? true {
+        if let pollAt, idle, !isStopping { Self.keep(&earliest, pollAt) }
+        if let earliest, timerAt.map({ earliest < $0 }) ?? true {
             timerAt = earliest
             actions.append(.wake(at: earliest))
         }
     }
 
-    private mutating func decideWrite(at now: Instant, deadlines: inout [Instant], into actions: inout [Action]) {
+    /// Keeps the earlier of `earliest` and `instant`.
+    private static func keep(_ earliest: inout Instant?, _ instant: Instant) {
+        earliest = min(earliest ?? instant, instant)
+    }
+
+    private mutating func decideWrite(at now: Instant, deadline earliest: inout Instant?, into actions: inout [Action]) {
         guard writing == nil, !pending.isEmpty else { return }
         if let retryAt = writeRetryAt, retryAt > now {
-            deadlines.append(retryAt)
+            Self.keep(&earliest, retryAt)
             return
         }
         let deadline = writeDeadline ?? now
         guard runningBodies == 0 || isStopping || deadline <= now || pending.count >= configuration.batchLimit else {
-            deadlines.append(deadline)
+            Self.keep(&earliest, deadline)
             return
         }
         let batch = Array(pending.prefix(configuration.batchLimit))
@@ -449,10 +480,10 @@ struct WorkerStateMachine {
         actions.append(.write(batch, claim: claim))
     }
 
-    private mutating func decideClaim(at now: Instant, deadlines: inout [Instant], into actions: inout [Action]) {
+    private mutating func decideClaim(at now: Instant, deadline earliest: inout Instant?, into actions: inout [Action]) {
         guard claiming == nil, claimsAllowed else { return }
         if let retryAt = claimRetryAt, retryAt > now {
-            deadlines.append(retryAt)
+            Self.keep(&earliest, retryAt)
             return
         }
         let free = freeSlots
@@ -462,7 +493,7 @@ struct WorkerStateMachine {
         // Right after a full claim (jobs are likely waiting), slots that free up together are
         // claimed together.
         if let deadline = claimDeadline, deadline > now, runningBodies > 0, free < configuration.concurrency {
-            deadlines.append(deadline)
+            Self.keep(&earliest, deadline)
             return
         }
         claimDeadline = nil
