@@ -29,13 +29,8 @@ public struct JobOptions: Sendable, Hashable {
         queue: String? = nil, priority: Int? = nil, lock: String? = nil, queueingLock: String? = nil,
         scheduleAt: Date? = nil, scheduleIn: Duration? = nil, extraArguments: [String: JSONValue] = [:]
     ) {
-        self.queue = queue
-        self.priority = priority
-        self.lock = lock
-        self.queueingLock = queueingLock
-        self.scheduleAt = scheduleAt
-        self.scheduleIn = scheduleIn
-        self.extraArguments = extraArguments
+        (self.queue, self.priority, self.lock, self.queueingLock) = (queue, priority, lock, queueingLock)
+        (self.scheduleAt, self.scheduleIn, self.extraArguments) = (scheduleAt, scheduleIn, extraArguments)
     }
 
     /// These options, with `later`'s wherever it gives one (extra arguments merged key by key,

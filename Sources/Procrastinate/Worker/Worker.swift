@@ -176,7 +176,9 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// Runs the state machine's actions until it finishes: those that await (a claim, a job,
     /// a write) in tasks of a discarding group (a long-running worker must not keep every
-    /// finished job's task), each task going on with what its own action led to.
+    /// finished job's task), each task going on with what its own action led to. The group is
+    /// cancelled only once the machine finished (to end the timers left); the worker's own
+    /// cancellation reaches the machine as an event.
     private func runEngine(workerID: Int64) async {
         let (actions, spawn) = AsyncStream.makeStream(of: WorkerStateMachine.Action.self)
         state.withLock { $0.spawn = spawn }
@@ -203,10 +205,9 @@ public final class Worker: Service, CustomStringConvertible {
     /// Gives `event` to the state machine, and performs what it says: the first action that
     /// awaits in this task (then the event it leads to, and so on), the others in tasks of
     /// their own.
-    private func drive(_ event: WorkerStateMachine.Event) async {
-        var next: WorkerStateMachine.Event? = event
-        while let event = next {
-            next = nil
+    private func drive(_ first: WorkerStateMachine.Event) async {
+        var event = first
+        while true {
             var inline: WorkerStateMachine.Action?
             for action in handle(event) {
                 if Self.awaits(action), inline == nil {
@@ -215,7 +216,14 @@ public final class Worker: Service, CustomStringConvertible {
                     perform(action)
                 }
             }
-            if let inline { next = await performAwaiting(inline) }
+            guard let inline else { return }
+            // An abort cancels the task its job's body ran in: what follows (the outcome's
+            // write, the next job) goes to a task of its own, which nothing cancelled.
+            guard !Task.isCancelled else {
+                perform(inline)
+                return
+            }
+            event = await performAwaiting(inline)
         }
     }
 
@@ -328,30 +336,16 @@ public final class Worker: Service, CustomStringConvertible {
         }
     }
 
-    /// Records `outcomes` and claims up to `claim` jobs in the same transaction. The write runs
-    /// in a task of its own, which nothing cancels: an outcome is not lost to a cancellation.
+    /// Records `outcomes` and claims up to `claim` jobs in the same transaction. Nothing cancels
+    /// it: the worker's cancellation reaches the engine as an event (see
+    /// ``runEngine(workerID:)``), and an aborted job's task hands the write to another (see
+    /// ``drive(_:)``).
     private func write(_ outcomes: [JobOutcome], claim: Int) async -> WorkerStateMachine.Event {
         let (connector, queues, taskNames, workerID) = (app.connector, options.queues, claimedTaskNames, workerID)
-        let result = await Task {
-            try await connector.finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: claim, taskNames: taskNames)
-        }.result
-        switch result {
-        case .success(let written):
-            let failures = state.withLock { $0.machine.writeFailures }
-            if failures > 0 {
-                logger.info(
-                    "Recorded \(outcomes.count) outcomes after \(failures) failed attempts",
-                    metadata: ["action": "outcomes_recorded_after_failures"]
-                )
-            }
-            if !written.leftAlone.isEmpty {
-                logger.warning(
-                    "Jobs \(written.leftAlone) no longer ran in the attempt this worker ran; their outcomes were not recorded",
-                    metadata: ["action": "ending_job"]
-                )
-            }
-            return .written(leftAlone: written.leftAlone, successors: written.fetched, at: .now)
-        case .failure(let error):
+        let written: (leftAlone: [Int64], fetched: [Job])
+        do {
+            written = try await connector.finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: claim, taskNames: taskNames)
+        } catch {
             let now = ContinuousClock.now
             let (failures, failing) = state.withLock { ($0.machine.writeFailures + 1, $0.machine.writeFailing(at: now)) }
             let canHeal = (error as? DatabaseError)?.isTransient ?? false
@@ -366,6 +360,17 @@ public final class Worker: Service, CustomStringConvertible {
             }
             return .writeFailed(canHeal: canHeal, at: now)
         }
+        let failures = state.withLock { $0.machine.writeFailures }
+        if failures > 0 {
+            logger.info("Recorded \(outcomes.count) outcomes after \(failures) failed attempts", metadata: ["action": "outcomes_recorded_after_failures"])
+        }
+        if !written.leftAlone.isEmpty {
+            logger.warning(
+                "Jobs \(written.leftAlone) no longer ran in the attempt this worker ran; their outcomes were not recorded",
+                metadata: ["action": "ending_job"]
+            )
+        }
+        return .written(leftAlone: written.leftAlone, successors: written.fetched, at: .now)
     }
 
     /// Wakes the idle worker when the earliest job it may run that is scheduled for later is

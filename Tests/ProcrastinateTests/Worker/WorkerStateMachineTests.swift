@@ -21,6 +21,24 @@ import Testing
         )
     }
 
+    /// A machine that registered at 0.
+    func registered(concurrency: Int = 2, waits: Bool = true, gracefulTimeout: Duration? = nil, batchLimit: Int = 1000) -> Machine {
+        var m = machine(concurrency: concurrency, waits: waits, gracefulTimeout: gracefulTimeout, batchLimit: batchLimit)
+        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        return m
+    }
+
+    /// A machine that registered at 0 and claimed `jobs` at 1.
+    func running(_ jobs: [Job], concurrency: Int = 2, waits: Bool = true, gracefulTimeout: Duration? = nil, batchLimit: Int = 1000) -> Machine {
+        var m = registered(concurrency: concurrency, waits: waits, gracefulTimeout: gracefulTimeout, batchLimit: batchLimit)
+        _ = m.handle(.claimed(jobs, at: at(1)))
+        return m
+    }
+
+    func aborted(_ id: Int64, attempts: Int = 0) -> JobOutcome {
+        JobOutcome(jobID: id, status: .aborted, deleteJob: false, attempts: attempts)
+    }
+
     func job(_ id: Int64, lock: String? = nil, attempts: Int = 0) -> Job {
         Job(id: id, queue: "default", taskName: "t", lock: lock, status: .doing, attempts: attempts)
     }
@@ -47,9 +65,7 @@ import Testing
     }
 
     @Test func theWriteGoesAtTheWindowsEndWhenBodiesStillRun() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2)], at: at(1)))
+        var m = running([job(1), job(2)])
         _ = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         #expect(m.handle(.timer(at: at(3))) == [.write([succeeded(1)], claim: 1)])
         // Meanwhile the other ends: its slot is claimed beside the write under way, and its
@@ -61,9 +77,7 @@ import Testing
     }
 
     @Test func aLockedJobKeepsItsSlotUntilItsWriteClaimsTheNext() {
-        var m = machine(concurrency: 1)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1, lock: "a")], at: at(1)))
+        var m = running([job(1, lock: "a")], concurrency: 1)
         let actions = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         #expect(actions == [.write([succeeded(1)], claim: 1)])
         #expect(m.phase(of: 1) == .writing)
@@ -71,9 +85,7 @@ import Testing
     }
 
     @Test func aSlotFreedWhileAWriteIsUnderWayIsClaimedBesideIt() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2, lock: "a")], at: at(1)))
+        var m = running([job(1), job(2, lock: "a")])
         // The unlocked job's write claims for its slot; the locked one's slot is kept.
         _ = m.handle(.bodyEnded(succeeded(2), at: at(2)))
         #expect(m.handle(.timer(at: at(3))) == [.write([succeeded(2)], claim: 1)])
@@ -82,8 +94,7 @@ import Testing
     }
 
     @Test func anIdleWorkerWaitsForAWakeUpOrItsPoll() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered()
         #expect(m.handle(.claimed([], at: at(1))) == [.foundNothing(since: at(0)), .wake(at: at(5001))])
         #expect(m.handle(.timer(at: at(100))).isEmpty)
         #expect(m.handle(.wake(at: at(200))) == [.claim(limit: 2)])
@@ -95,16 +106,13 @@ import Testing
     }
 
     @Test func aWakeUpDuringAClaimMakesAnEmptyAnswerClaimAgain() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered()
         #expect(m.handle(.wake(at: at(1))).isEmpty)
         #expect(m.handle(.claimed([], at: at(2))) == [.claim(limit: 2)])
     }
 
     @Test func aWrittenRetryMakesTheWorkerLookAgain() {
-        var m = machine(concurrency: 1)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1)], at: at(1)))
+        var m = running([job(1)], concurrency: 1)
         let retry = JobOutcome(jobID: 1, retry: RetryDecision(retryAt: Date()), attempts: 0)
         #expect(m.handle(.bodyEnded(retry, at: at(2))) == [.write([retry], claim: 1)])
         // The write's claim found nothing (the retry was not due yet at its start): look again.
@@ -112,9 +120,7 @@ import Testing
     }
 
     @Test func aOneShotWorkerStopsOnceNothingIsLeftAndItsOutcomesAreWritten() {
-        var m = machine(concurrency: 2, waits: false)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1)], at: at(1)))
+        var m = running([job(1)], concurrency: 2, waits: false)
         // Found less than asked while a job runs: no polling, no end yet.
         #expect(m.runningJobIDs == [1])
         // Its claim found less than asked: the write claims nothing.
@@ -126,38 +132,30 @@ import Testing
     }
 
     @Test func aOneShotWorkerWithNothingToDoFinishesAtOnce() {
-        var m = machine(waits: false)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered(waits: false)
         #expect(m.handle(.claimed([], at: at(1))) == [.finish])
     }
 
     @Test func aStopLetsRunningJobsFinishThenAbortsThemAtTheGracefulTimeout() {
-        var m = machine(gracefulTimeout: .seconds(1))
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2)], at: at(1)))
+        var m = running([job(1), job(2)], gracefulTimeout: .seconds(1))
         #expect(m.handle(.stopRequested(at: at(10))) == [.wake(at: at(1010))])
         // A stopping worker writes without claiming, and does not wait for running bodies.
         #expect(m.handle(.bodyEnded(succeeded(1), at: at(20))) == [.write([succeeded(1)], claim: 0)])
         #expect(m.handle(.timer(at: at(1010))) == [.abort([2], .shutdown)])
         #expect(m.handle(.written(leftAlone: [], successors: [], at: at(1011))).isEmpty)
-        let aborted = JobOutcome(jobID: 2, status: .aborted, deleteJob: false, attempts: 0)
-        #expect(m.handle(.bodyEnded(aborted, at: at(1012))) == [.write([aborted], claim: 0)])
+        #expect(m.handle(.bodyEnded(aborted(2), at: at(1012))) == [.write([aborted(2)], claim: 0)])
         #expect(m.handle(.written(leftAlone: [], successors: [], at: at(1013))) == [.finish])
     }
 
     @Test func cancellingAbortsRunningJobsAtOnceAndStillWritesTheirOutcomes() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1)], at: at(1)))
+        var m = running([job(1)])
         #expect(m.handle(.cancelled(at: at(2))) == [.abort([1], .shutdown)])
-        let aborted = JobOutcome(jobID: 1, status: .aborted, deleteJob: false, attempts: 0)
-        #expect(m.handle(.bodyEnded(aborted, at: at(3))) == [.write([aborted], claim: 0)])
+        #expect(m.handle(.bodyEnded(aborted(1), at: at(3))) == [.write([aborted(1)], claim: 0)])
         #expect(m.handle(.written(leftAlone: [], successors: [], at: at(4))) == [.finish])
     }
 
     @Test func aFailedClaimIsTriedAgainWithBackoffAndAFatalOneStopsTheWorker() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered()
         #expect(m.handle(.claimFailed(fatal: nil, at: at(1))) == [.wake(at: at(201))])
         #expect(m.handle(.timer(at: at(201))) == [.claim(limit: 2)])
         #expect(m.handle(.claimFailed(fatal: nil, at: at(202))) == [.wake(at: at(602))])
@@ -169,8 +167,7 @@ import Testing
     }
 
     @Test func aOneShotWorkerGivesUpClaimingAfterTenFailures() {
-        var m = machine(waits: false)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered(waits: false)
         var now = 1
         for _ in 1..<10 {
             let actions = m.handle(.claimFailed(fatal: nil, at: at(now)))
@@ -182,9 +179,7 @@ import Testing
     }
 
     @Test func aFailingWriteIsTriedAgainWithLaterOutcomesAndGivenUpOnlyWhenStopping() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2)], at: at(1)))
+        var m = running([job(1), job(2)])
         _ = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         #expect(m.handle(.timer(at: at(3))) == [.write([succeeded(1)], claim: 1)])
         #expect(m.handle(.writeFailed(canHeal: true, at: at(4))) == [.wake(at: at(104))])
@@ -199,33 +194,26 @@ import Testing
     }
 
     @Test func anOutcomeThatCannotBeWrittenIsGivenUpAtOnce() {
-        var m = machine(concurrency: 1)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1)], at: at(1)))
+        var m = running([job(1)], concurrency: 1)
         _ = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         #expect(m.handle(.writeFailed(canHeal: false, at: at(3))) == [.outcomesGivenUp([1]), .claim(limit: 1)])
         #expect(m.heldJobs.isEmpty)
     }
 
     @Test func aJobLostToRecoveryIsStoppedAndItsOutcomeNotWritten() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1, attempts: 2), job(2)], at: at(1)))
+        var m = running([job(1, attempts: 2), job(2)])
         // Another attempt's loss, and a job not running here, change nothing.
         #expect(m.handle(.jobsLost([HeldJob(id: 1, attempts: 1), HeldJob(id: 9, attempts: 0)])).isEmpty)
         #expect(m.handle(.jobsLost([HeldJob(id: 1, attempts: 2)])) == [.abort([1], .lost)])
         #expect(m.heldJobs.map(\.id) == [2])
-        let aborted = JobOutcome(jobID: 1, status: .aborted, deleteJob: false, attempts: 2)
-        #expect(m.handle(.bodyEnded(aborted, at: at(2))) == [.lostJobEnded(1), .claim(limit: 1)])
+        #expect(m.handle(.bodyEnded(aborted(1, attempts: 2), at: at(2))) == [.lostJobEnded(1), .claim(limit: 1)])
         // A job whose outcome waits for its write is the write's to fence.
         _ = m.handle(.bodyEnded(succeeded(2), at: at(3)))
         #expect(m.handle(.jobsLost([HeldJob(id: 2, attempts: 0)])).isEmpty)
     }
 
     @Test func anAbortRequestReachesOnlyARunningBody() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2)], at: at(1)))
+        var m = running([job(1), job(2)])
         #expect(m.handle(.abortRequested(jobID: 1, reason: .userRequest)) == [.abort([1], .userRequest)])
         _ = m.handle(.bodyEnded(succeeded(2), at: at(2)))
         #expect(m.handle(.abortRequested(jobID: 2, reason: .userRequest)).isEmpty)
@@ -233,8 +221,7 @@ import Testing
     }
 
     @Test func anIdleWorkersWriteClaimsTheNextJobsOfItsLocks() {
-        var m = machine(concurrency: 3)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered(concurrency: 3)
         // Two jobs where three were asked: the worker is idle.
         _ = m.handle(.claimed([job(1, lock: "a"), job(2)], at: at(1)))
         _ = m.handle(.bodyEnded(succeeded(2), at: at(2)))
@@ -242,9 +229,7 @@ import Testing
     }
 
     @Test func slotsFreedRightAfterAFullClaimAreClaimedTogether() {
-        var m = machine(concurrency: 3)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2), job(3)], at: at(1)))
+        var m = running([job(1), job(2), job(3)], concurrency: 3)
         _ = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         #expect(m.handle(.timer(at: at(3))) == [.write([succeeded(1)], claim: 1)])
         // While that write is under way, a slot frees: it waits a round trip for others.
@@ -253,9 +238,7 @@ import Testing
     }
 
     @Test func aFullBatchIsWrittenWithoutWaitingAndTheRestFollows() {
-        var m = machine(concurrency: 3, batchLimit: 2)
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
-        _ = m.handle(.claimed([job(1), job(2), job(3)], at: at(1)))
+        var m = running([job(1), job(2), job(3)], concurrency: 3, batchLimit: 2)
         _ = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         // Two outcomes: a full batch goes at once, though a body still runs.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(2))) == [.write([succeeded(1), succeeded(2)], claim: 2)])
@@ -264,8 +247,7 @@ import Testing
     }
 
     @Test func theDatabaseContactFollowsAnswersAndFailures() {
-        var m = machine()
-        _ = m.handle(.registered(workerID: 1, at: at(0)))
+        var m = registered()
         _ = m.handle(.databaseAnswered(at: at(10_000)))
         #expect(m.contact.hasLasted(.seconds(10), at: at(10_000)))
         _ = m.handle(.databaseUnreachable)

@@ -182,6 +182,29 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
+    func theJobAfterAnAbortedOneRunsUncancelled(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let journal = Journal()
+            // Two jobs of one lock: the second is claimed by the first's outcome write, after
+            // the first's task was cancelled by its abort.
+            let step = try app.task("step", lock: "L") { (arguments: Sum, _: JobContext) in
+                journal.record("started \(arguments.a)")
+                try await Task.sleep(for: arguments.a == 0 ? .seconds(60) : .milliseconds(10))
+                journal.record("finished \(arguments.a)")
+            }
+            let first = try await step.defer(Sum(a: 0, b: 0))
+            let second = try await step.defer(Sum(a: 1, b: 0))
+            let worker = RunningWorker(Worker(app: app, options: .test()))
+            try await eventually("the first job to start") { journal.count("started 0") == 1 }
+            #expect(try await app.jobManager.cancel(id: first, abort: true))
+            try await eventually("the second job to succeed") { try await app.jobManager.status(of: second) == .succeeded }
+            try await worker.stop()
+            #expect(try await app.jobManager.status(of: first) == .aborted)
+            #expect(journal.labels == ["started 0", "started 1", "finished 1"])
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
     func gracefulShutdownAbortsSlowJobsAfterTheTimeoutAndKeepsFastOnes(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let journal = Journal()
