@@ -35,8 +35,6 @@ public final class Worker: Service, CustomStringConvertible {
     /// claim.
     private let registration: WorkerRegistration
     private let state: Mutex<State>
-    /// Sent when a stop is requested: a claim under way is abandoned.
-    private let stopSignal = Signal()
     /// Sent when the worker's registration turned out to be gone: a heartbeat registers it again.
     private let heartbeatNow = Signal()
     /// Sent when a claim after a wake-up found nothing: ``wakeWhenScheduledJobsAreDue()`` asks
@@ -110,7 +108,6 @@ public final class Worker: Service, CustomStringConvertible {
             logger.info("Stop requested", metadata: ["action": "stopping_worker"])
         }
         post(.stopRequested(at: .now))
-        stopSignal.send()
     }
 
     private var isStopping: Bool { state.withLock { $0.machine.isStopping } }
@@ -131,6 +128,10 @@ public final class Worker: Service, CustomStringConvertible {
             metadata: ["action": "start_worker", "worker_id": "\(workerID)", "concurrency": "\(options.concurrency)"]
         )
 
+        // Made before the side tasks, whose events may ask for actions (a stop may even finish
+        // the machine) before the engine runs.
+        let (actions, spawn) = AsyncStream.makeStream(of: WorkerStateMachine.Action.self)
+        state.withLock { $0.spawn = spawn }
         await withTaskGroup(of: Void.self) { sideTasks in
             sideTasks.addTask { await self.sendHeartbeats(workerID: workerID) }
             if options.listenNotify, let notifying = connector as? any NotifyingConnector {
@@ -152,12 +153,11 @@ public final class Worker: Service, CustomStringConvertible {
             // event (its jobs are aborted, their outcomes still written), not as the
             // cancellation of every claim, write and timer at once. Its heartbeats go on
             // meanwhile, holding its jobs.
-            let engine = Task { await self.runEngine(workerID: workerID) }
+            let engine = Task { await self.runEngine(workerID: workerID, actions: actions) }
             await withTaskCancellationHandler {
                 await engine.value
             } onCancel: {
                 self.post(.cancelled(at: .now))
-                self.stopSignal.send()
             }
             sideTasks.cancelAll()
         }
@@ -179,9 +179,7 @@ public final class Worker: Service, CustomStringConvertible {
     /// finished job's task), each task going on with what its own action led to. The group is
     /// cancelled only once the machine finished (to end the timers left); the worker's own
     /// cancellation reaches the machine as an event.
-    private func runEngine(workerID: Int64) async {
-        let (actions, spawn) = AsyncStream.makeStream(of: WorkerStateMachine.Action.self)
-        state.withLock { $0.spawn = spawn }
+    private func runEngine(workerID: Int64, actions: AsyncStream<WorkerStateMachine.Action>) async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.drive(.registered(workerID: workerID, at: .now)) }
             for await action in actions {
@@ -303,20 +301,20 @@ public final class Worker: Service, CustomStringConvertible {
 
     // MARK: Claims and writes
 
-    /// Claims up to `limit` jobs in one round trip.
+    /// Claims up to `limit` jobs in one round trip. A stop request does not cut it short: a
+    /// claim may commit whatever its caller does, and jobs claimed by a worker that stopped
+    /// waiting for them would wait for stalled-job recovery; the connector bounds it, and jobs
+    /// it returns to a stopping worker run as running jobs do (up to the graceful timeout).
     private func claim(limit: Int) async -> WorkerStateMachine.Event {
         guard let workerID else { return .claimFailed(fatal: nil, at: .now) }
         let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
         do {
-            let jobs = try await untilStopped {
-                try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
-            }
+            let jobs = try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
             return .claimed(jobs, at: .now)
         } catch {
             guard !isStopping else { return .claimFailed(fatal: nil, at: .now) }
             if error is AppNotOpen || error is SchemaError {
                 logger.critical("The worker stops: \(error)", metadata: ["action": "worker_failed"])
-                stopSignal.send()
                 return .claimFailed(fatal: error, at: .now)
             }
             if (error as? DatabaseError)?.sqlState == "23503" {
@@ -338,7 +336,7 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// Records `outcomes` and claims up to `claim` jobs in the same transaction. Nothing cancels
     /// it: the worker's cancellation reaches the engine as an event (see
-    /// ``runEngine(workerID:)``), and an aborted job's task hands the write to another (see
+    /// ``runEngine(workerID:actions:)``), and an aborted job's task hands the write to another (see
     /// ``drive(_:)``).
     private func write(_ outcomes: [JobOutcome], claim: Int) async -> WorkerStateMachine.Event {
         let (connector, queues, taskNames, workerID) = (app.connector, options.queues, claimedTaskNames, workerID)
@@ -398,23 +396,6 @@ public final class Worker: Service, CustomStringConvertible {
             // Found nothing again meanwhile: ask again, a job due sooner may have come.
             asked = due > .zero ? await foundNothing.wait(upTo: due) : false
             if !asked { post(.wake(at: .now)) }
-        }
-    }
-
-    /// Runs `operation` until it returns, or until a stop is requested (it is then cancelled,
-    /// and CancellationError thrown): a stopping worker does not wait for a database that does
-    /// not answer. A claim cut short this way may have been committed; the jobs it claimed go
-    /// back to the queue with the worker's registration (stalled-job recovery).
-    private func untilStopped<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask { [stopSignal, weak self] in
-                while self?.isStopping == false, !Task.isCancelled { await stopSignal.wait() }
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let result = try await group.next() ?? nil else { throw CancellationError() }
-            return result
         }
     }
 
