@@ -104,7 +104,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Docs/Snippets", swiftSettings: swiftSettings
+            path: "Docs/Snippets", exclude: ["README.md"], swiftSettings: swiftSettings
         ),
 
         // A worker process for the tests that need several (not a product).

@@ -1,5 +1,5 @@
-import Foundation
 import Cron
+import Foundation
 import Testing
 
 @testable import Procrastinate

@@ -1,7 +1,7 @@
-import Logging
-import Synchronization
 public import Cron
 public import Foundation
+import Logging
+import Synchronization
 
 /// A task deferred on a cron schedule: what `app.periodic(…)` and crontab lines declare.
 public struct PeriodicTask: Sendable {

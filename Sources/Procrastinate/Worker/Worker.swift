@@ -1,8 +1,8 @@
-import UnixSignals
 import Foundation
 import Logging
 public import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// Fetches jobs and runs them, at most `concurrency` at a time: a swift-service-lifecycle
 /// `Service`, so it runs in a `ServiceGroup` beside an HTTP server or a `PostgresClient`, and
@@ -13,6 +13,9 @@ import Synchronization
 /// let group = ServiceGroup(services: [postgresClient, worker], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// try await group.run()
 /// ```
+///
+/// Its whole life (slots, claims, outcome writes, stop rules) is decided by one pure state
+/// machine, `WorkerStateMachine`; this type performs what it says and feeds it events.
 ///
 /// It wakes up on NOTIFY (one dedicated listening connection, reconnected with backoff) and
 /// polls as a fallback. On a graceful shutdown it stops fetching, lets running jobs finish for
@@ -375,7 +378,7 @@ public final class Worker: Service, CustomStringConvertible {
     /// due (a retry's next attempt, a job deferred with a delay), not at its next poll: each
     /// time the worker woke up and found nothing to run, asks the database when that is, and
     /// waits until then (or until that happens again, which may mean an earlier one). Runs
-    /// beside the fetch loop, so that the question never delays a fetch; a worker busy with
+    /// beside the claims, so that the question never delays one; a worker busy with
     /// jobs that keep coming does not ask. (A scheduled job whose notification arrived together
     /// with a runnable job's waits for the next poll at the latest.)
     private func wakeWhenScheduledJobsAreDue() async {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// How a worker runs; the defaults are Procrastinate's.
 public struct WorkerOptions: Sendable {

@@ -1,6 +1,6 @@
-import PostgresNIO
 import Foundation
 import Logging
+import PostgresNIO
 import ProcrastinateTesting
 import Synchronization
 import Testing
