@@ -371,7 +371,7 @@ public final class Worker: Service, CustomStringConvertible {
                 metadata: ["action": "ending_job"]
             )
         }
-        return .written(leftAlone: written.leftAlone, successors: written.fetched, at: .now)
+        return .written(successors: written.fetched, at: .now)
     }
 
     /// Wakes the idle worker when the earliest job it may run that is scheduled for later is

@@ -5,14 +5,19 @@
 /// wake at an instant, finish); it performs no I/O and reads no clock: every event carries the
 /// instant it happened at. ``Worker`` drives it.
 ///
-/// A job holds one of the worker's `concurrency` slots while its body runs. A job without a
-/// lock frees its slot when its body ends, so that the next claim overlaps the writing of its
-/// outcome; a locked job keeps its slot until its outcome's write, which claims a job for the
-/// slot in the same transaction: its lock's next job can be claimed only once the outcome is
-/// written, and starts one round trip sooner. Every outcome (success, failure, abort, retry)
-/// goes through the same writes, in batches: a write takes every outcome waiting, after
-/// waiting up to `coalescingWindow` for the bodies running to end (jobs ending together are
-/// written together), and claims for every free slot at the same time.
+/// A job holds one of the worker's `concurrency` slots while its body runs. Every outcome
+/// (success, failure, abort, retry) goes through the same writes, in batches: a write takes
+/// every outcome waiting, after waiting up to `coalescingWindow` for the bodies running to end
+/// (jobs ending together are written together), and claims for the slots free by then in the
+/// same transaction. A job without a lock frees its slot when its body ends: a slot that frees
+/// up while a write is under way is claimed beside it. A locked job keeps its slot until its
+/// outcome's write, whose claim takes the slot: its lock's next job can be claimed only once
+/// the outcome is written, and starts without a round trip of its own.
+///
+/// A claim that returns fewer jobs than asked makes the worker idle: it claims again after a
+/// wake-up (a notification, a retry written, a scheduled job due) or its poll, and meanwhile
+/// its writes claim only for their locked jobs' slots. The driver must send
+/// ``Event/timer(at:)`` for every ``Action/wake(at:)``, at that instant or later.
 struct WorkerStateMachine {
     typealias Instant = ContinuousClock.Instant
 
@@ -46,9 +51,10 @@ struct WorkerStateMachine {
         case claimFailed(fatal: (any Error)?, at: Instant)
         /// A job's body ended with this outcome.
         case bodyEnded(JobOutcome, at: Instant)
-        /// The write under way succeeded: outcomes of jobs that no longer ran in their
-        /// attempt were left alone, and `successors` were claimed for the free slots.
-        case written(leftAlone: [Int64], successors: [Job], at: Instant)
+        /// The write under way succeeded (outcomes of jobs that no longer ran in their attempt
+        /// were left alone, which changes nothing here), and `successors` were claimed for the
+        /// free slots.
+        case written(successors: [Job], at: Instant)
         /// The write under way failed; `canHeal`: trying again may succeed.
         case writeFailed(canHeal: Bool, at: Instant)
         /// An instant asked for by ``Action/wake(at:)`` came (or a later one).
@@ -258,7 +264,7 @@ struct WorkerStateMachine {
         case .bodyEnded(let outcome, let at):
             bodyEnded(outcome, at: at, into: &actions)
             now = at
-        case .written(_, let successors, let at):
+        case .written(let successors, let at):
             written(successors: successors, at: at, into: &actions)
             now = at
         case .writeFailed(let canHeal, let at):

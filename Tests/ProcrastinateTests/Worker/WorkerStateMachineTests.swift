@@ -59,7 +59,7 @@ import Testing
         #expect(m.heldJobs.map(\.id).sorted() == [1, 2])
         // Fewer than asked: the worker waits for a wake-up, or polls (the timer asked for
         // before comes first, and asks for the poll).
-        #expect(m.handle(.written(leftAlone: [], successors: [job(3)], at: at(4))) == [.start(job(3))])
+        #expect(m.handle(.written(successors: [job(3)], at: at(4))) == [.start(job(3))])
         #expect(m.handle(.timer(at: at(4))) == [.wake(at: at(5004))])
         #expect(m.heldJobs.map(\.id) == [3])
     }
@@ -72,7 +72,7 @@ import Testing
         // outcome waits for the next write.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(4))) == [.claim(limit: 1)])
         // The write done, that outcome waits a window again for the body just started.
-        #expect(m.handle(.written(leftAlone: [], successors: [job(3)], at: at(5))) == [.start(job(3)), .wake(at: at(6))])
+        #expect(m.handle(.written(successors: [job(3)], at: at(5))) == [.start(job(3)), .wake(at: at(6))])
         #expect(m.handle(.timer(at: at(6))) == [.write([succeeded(2)], claim: 0)])
     }
 
@@ -81,7 +81,7 @@ import Testing
         let actions = m.handle(.bodyEnded(succeeded(1), at: at(2)))
         #expect(actions == [.write([succeeded(1)], claim: 1)])
         #expect(m.phase(of: 1) == .writing)
-        #expect(m.handle(.written(leftAlone: [], successors: [job(2, lock: "a")], at: at(3))) == [.start(job(2, lock: "a"))])
+        #expect(m.handle(.written(successors: [job(2, lock: "a")], at: at(3))) == [.start(job(2, lock: "a"))])
     }
 
     @Test func aSlotFreedWhileAWriteIsUnderWayIsClaimedBesideIt() {
@@ -90,7 +90,7 @@ import Testing
         _ = m.handle(.bodyEnded(succeeded(2), at: at(2)))
         #expect(m.handle(.timer(at: at(3))) == [.write([succeeded(2)], claim: 1)])
         #expect(m.handle(.bodyEnded(succeeded(1), at: at(4))) == [.claim(limit: 1)])
-        #expect(m.handle(.written(leftAlone: [], successors: [], at: at(5))) == [.write([succeeded(1)], claim: 0), .wake(at: at(5005))])
+        #expect(m.handle(.written(successors: [], at: at(5))) == [.write([succeeded(1)], claim: 0), .wake(at: at(5005))])
     }
 
     @Test func anIdleWorkerWaitsForAWakeUpOrItsPoll() {
@@ -116,7 +116,7 @@ import Testing
         let retry = JobOutcome(jobID: 1, retry: RetryDecision(retryAt: Date()), attempts: 0)
         #expect(m.handle(.bodyEnded(retry, at: at(2))) == [.write([retry], claim: 1)])
         // The write's claim found nothing (the retry was not due yet at its start): look again.
-        #expect(m.handle(.written(leftAlone: [], successors: [], at: at(3))) == [.claim(limit: 1)])
+        #expect(m.handle(.written(successors: [], at: at(3))) == [.claim(limit: 1)])
     }
 
     @Test func aOneShotWorkerStopsOnceNothingIsLeftAndItsOutcomesAreWritten() {
@@ -126,7 +126,7 @@ import Testing
         // Its claim found less than asked: the write claims nothing.
         #expect(m.handle(.bodyEnded(succeeded(1), at: at(2))) == [.write([succeeded(1)], claim: 0)])
         // Its write claimed nothing; since a write may make a retry claimable, it looks again.
-        #expect(m.handle(.written(leftAlone: [], successors: [], at: at(3))) == [.claim(limit: 2)])
+        #expect(m.handle(.written(successors: [], at: at(3))) == [.claim(limit: 2)])
         #expect(m.handle(.claimed([], at: at(4))) == [.finish])
         #expect(m.handle(.wake(at: at(5))).isEmpty)
     }
@@ -142,16 +142,16 @@ import Testing
         // A stopping worker writes without claiming, and does not wait for running bodies.
         #expect(m.handle(.bodyEnded(succeeded(1), at: at(20))) == [.write([succeeded(1)], claim: 0)])
         #expect(m.handle(.timer(at: at(1010))) == [.abort([2], .shutdown)])
-        #expect(m.handle(.written(leftAlone: [], successors: [], at: at(1011))).isEmpty)
+        #expect(m.handle(.written(successors: [], at: at(1011))).isEmpty)
         #expect(m.handle(.bodyEnded(aborted(2), at: at(1012))) == [.write([aborted(2)], claim: 0)])
-        #expect(m.handle(.written(leftAlone: [], successors: [], at: at(1013))) == [.finish])
+        #expect(m.handle(.written(successors: [], at: at(1013))) == [.finish])
     }
 
     @Test func cancellingAbortsRunningJobsAtOnceAndStillWritesTheirOutcomes() {
         var m = running([job(1)])
         #expect(m.handle(.cancelled(at: at(2))) == [.abort([1], .shutdown)])
         #expect(m.handle(.bodyEnded(aborted(1), at: at(3))) == [.write([aborted(1)], claim: 0)])
-        #expect(m.handle(.written(leftAlone: [], successors: [], at: at(4))) == [.finish])
+        #expect(m.handle(.written(successors: [], at: at(4))) == [.finish])
     }
 
     @Test func aFailedClaimIsTriedAgainWithBackoffAndAFatalOneStopsTheWorker() {
@@ -243,7 +243,7 @@ import Testing
         // Two outcomes: a full batch goes at once, though a body still runs.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(2))) == [.write([succeeded(1), succeeded(2)], claim: 2)])
         _ = m.handle(.bodyEnded(succeeded(3), at: at(3)))
-        #expect(m.handle(.written(leftAlone: [1], successors: [], at: at(4))) == [.write([succeeded(3)], claim: 0)])
+        #expect(m.handle(.written(successors: [], at: at(4))) == [.write([succeeded(3)], claim: 0)])
     }
 
     @Test func theDatabaseContactFollowsAnswersAndFailures() {
