@@ -148,13 +148,7 @@ extension PostgresConnector: Connector {
     }
 
     public func jobIDsToAbort(queue: String?) async throws -> [Int64] {
-        try await query(
-            """
-            SELECT id FROM procrastinate_jobs
-            WHERE status = 'doing' AND abort_requested AND (\(queue)::varchar IS NULL OR queue_name = \(queue))
-            """,
-            as: Int64.self
-        )
+        try await query("SELECT procrastinate_swift_jobs_to_abort_v1(\(queue))", as: Int64.self)
     }
 
     public func recoverStalledJob(
@@ -212,12 +206,7 @@ extension PostgresConnector: Connector {
     public func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int {
         try await query(
             """
-            DELETE FROM procrastinate_jobs AS job
-            WHERE job.status = ANY(\(statuses.map(\.rawValue))::procrastinate_job_status[])
-              AND (\(queue)::varchar IS NULL OR job.queue_name = \(queue))
-              AND (SELECT max(event.at) FROM procrastinate_events AS event WHERE event.job_id = job.id)
-                  < now() - make_interval(secs => \(hours * 3600))
-            RETURNING job.id
+            SELECT procrastinate_swift_delete_old_jobs_v1(\(hours), \(statuses.map(\.rawValue))::procrastinate_job_status[], \(queue))
             """,
             as: Int64.self
         ).count
