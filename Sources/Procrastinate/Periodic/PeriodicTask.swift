@@ -139,6 +139,5 @@ extension App {
                 fields besides it): \(error)
                 """)
         }
-        if let queue = periodic.options.queue { try InvalidQueueName.check(queue) }
     }
 }

@@ -241,6 +241,7 @@ public final class Worker: Service, CustomStringConvertible {
 
     private func handle(_ event: WorkerStateMachine.Event) -> [WorkerStateMachine.Action] {
         state.withLock { state in
+            if case .bodyEnded(let outcome, _) = event { state.aborts[outcome.jobID] = nil }
             let actions = state.machine.handle(event)
             for case .start(let job) in actions { state.aborts[job.id] = AbortState() }
             for case .foundNothing(let since) in actions { state.foundNothingSince = since }
@@ -291,10 +292,9 @@ public final class Worker: Service, CustomStringConvertible {
         case .claim(let limit):
             return await claim(limit: limit)
         case .start(let job):
+            // Made with the action (see ``handle(_:)``), forgotten with the body's end.
             let abort = state.withLock { $0.aborts[job.id] } ?? AbortState()
-            let outcome = await JobRun(worker: self, job: job, abort: abort).run()
-            _ = state.withLock { $0.aborts.removeValue(forKey: job.id) }
-            return .bodyEnded(outcome, at: .now)
+            return .bodyEnded(await JobRun(worker: self, job: job, abort: abort).run(), at: .now)
         case .write(let outcomes, let claim):
             return await write(outcomes, claim: claim)
         case .abort, .wake, .foundNothing, .lostJobEnded, .outcomesGivenUp, .finish:
@@ -501,7 +501,7 @@ public final class Worker: Service, CustomStringConvertible {
     private func pollAbortRequests() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: options.abortJobPollingInterval)
-            guard !Task.isCancelled, state.withLock({ !$0.machine.runningJobIDs.isEmpty }) else { continue }
+            guard !Task.isCancelled, state.withLock({ $0.machine.hasRunningJobs }) else { continue }
             do {
                 for id in try await app.connector.jobIDsToAbort(queue: nil) {
                     requestAbort(ofJob: id)

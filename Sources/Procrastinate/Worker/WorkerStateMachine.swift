@@ -216,6 +216,9 @@ struct WorkerStateMachine {
     /// The jobs whose bodies run now.
     var runningJobIDs: [Int64] { held.values.filter { $0.phase == .running }.map(\.job.id).sorted() }
 
+    /// Whether any job's body runs.
+    var hasRunningJobs: Bool { held.running > 0 }
+
     /// Where `jobID` is, if held.
     func phase(of jobID: Int64) -> Phase? { held[jobID]?.phase }
 
