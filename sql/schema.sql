@@ -526,8 +526,9 @@ CREATE TABLE IF NOT EXISTS procrastinate_swift_migrations (
 CREATE INDEX procrastinate_swift_jobs_lock_head_idx_v1 ON procrastinate_jobs (lock, priority DESC, id ASC)
     WHERE status = 'todo'::procrastinate_job_status AND lock IS NOT NULL;
 
--- The next jobs without a lock, without walking past waiting locked jobs.
-CREATE INDEX procrastinate_swift_jobs_unlocked_idx_v1 ON procrastinate_jobs (priority DESC, id ASC)
+-- The waiting jobs without a lock of each queue in claim order, so that a worker of one queue
+-- does not walk past the backlog of others.
+CREATE INDEX procrastinate_swift_jobs_unlocked_queue_idx_v1 ON procrastinate_jobs (queue_name, priority DESC, id ASC)
     WHERE status = 'todo'::procrastinate_job_status AND lock IS NULL;
 
 -- Records the outcomes of several jobs in one statement, with the rows and events of
@@ -771,6 +772,150 @@ BEGIN
 END;
 $$;
 
+-- The jobs of a lock wait in one line across queues, schedules and tasks, ordered by priority
+-- (highest first) then id. This table holds, for every lock with waiting ('todo') jobs, the
+-- job at the front of that line, and nothing else.
+CREATE TABLE procrastinate_swift_lock_heads (
+    lock text PRIMARY KEY,
+    job_id bigint NOT NULL,
+    priority integer NOT NULL,
+    queue_name character varying NOT NULL
+);
+
+-- The heads of each queue in claim order.
+CREATE INDEX procrastinate_swift_lock_heads_queue_order_idx_v1 ON procrastinate_swift_lock_heads (queue_name, priority DESC, job_id ASC);
+
+-- Brings the heads of `changed_locks` (distinct) up to date with procrastinate_jobs. First
+-- their rows are locked, in lock order, so that two statements never wait on each other in a
+-- cycle; a lock without a row gets a placeholder (job 0, which no claim finds) that is locked
+-- as well. Then, in a new statement, so with a snapshot taken once the rows are held, the
+-- front of each lock's line is read afresh and written: the later of two writers of a lock
+-- always sees the other's jobs.
+CREATE FUNCTION procrastinate_swift_refresh_lock_heads_v1(changed_locks text[])
+RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    IF cardinality(changed_locks) = 0 THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO procrastinate_swift_lock_heads AS head (lock, job_id, priority, queue_name)
+    SELECT changed.lock, 0, 0, '' FROM unnest(changed_locks) AS changed(lock)
+    ORDER BY changed.lock
+    ON CONFLICT (lock) DO UPDATE SET job_id = head.job_id WHERE false;
+
+    WITH fronts AS (
+        SELECT changed.lock, front.id, front.priority, front.queue_name
+        FROM unnest(changed_locks) AS changed(lock)
+        LEFT JOIN LATERAL (
+            SELECT job.id, job.priority, job.queue_name FROM procrastinate_jobs AS job
+            WHERE job.status = 'todo' AND job.lock = changed.lock
+            ORDER BY job.priority DESC, job.id ASC
+            LIMIT 1
+        ) AS front ON true
+    ), emptied AS (
+        DELETE FROM procrastinate_swift_lock_heads AS head
+        USING fronts
+        WHERE head.lock = fronts.lock AND fronts.id IS NULL
+    )
+    UPDATE procrastinate_swift_lock_heads AS head
+    SET job_id = fronts.id, priority = fronts.priority, queue_name = fronts.queue_name
+    FROM fronts
+    WHERE head.lock = fronts.lock AND fronts.id IS NOT NULL
+      AND (head.job_id, head.priority, head.queue_name) IS DISTINCT FROM (fronts.id, fronts.priority, fronts.queue_name);
+END;
+$$;
+
+-- The locks of the waiting jobs a statement inserted.
+CREATE FUNCTION procrastinate_swift_lock_heads_inserted_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM procrastinate_swift_refresh_lock_heads_v1(ARRAY(
+        SELECT DISTINCT job.lock FROM new_jobs AS job WHERE job.status = 'todo' AND job.lock IS NOT NULL
+    ));
+    RETURN NULL;
+END;
+$$;
+
+-- The locks of the jobs a statement made wait, or stop waiting, or that waited and changed
+-- (a retry may change a job's lock and priority). Finishing a running job changes no head.
+CREATE FUNCTION procrastinate_swift_lock_heads_updated_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM procrastinate_swift_refresh_lock_heads_v1(ARRAY(
+        SELECT job.lock FROM old_jobs AS job WHERE job.status = 'todo' AND job.lock IS NOT NULL
+        UNION
+        SELECT job.lock FROM new_jobs AS job WHERE job.status = 'todo' AND job.lock IS NOT NULL
+    ));
+    RETURN NULL;
+END;
+$$;
+
+-- The locks of the waiting jobs a statement deleted.
+CREATE FUNCTION procrastinate_swift_lock_heads_deleted_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM procrastinate_swift_refresh_lock_heads_v1(ARRAY(
+        SELECT DISTINCT job.lock FROM old_jobs AS job WHERE job.status = 'todo' AND job.lock IS NOT NULL
+    ));
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION procrastinate_swift_lock_heads_truncated_v1()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE procrastinate_swift_lock_heads;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER procrastinate_swift_lock_heads_inserted_v1
+    AFTER INSERT ON procrastinate_jobs
+    REFERENCING NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE PROCEDURE procrastinate_swift_lock_heads_inserted_v1();
+
+CREATE TRIGGER procrastinate_swift_lock_heads_updated_v1
+    AFTER UPDATE ON procrastinate_jobs
+    REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE PROCEDURE procrastinate_swift_lock_heads_updated_v1();
+
+CREATE TRIGGER procrastinate_swift_lock_heads_deleted_v1
+    AFTER DELETE ON procrastinate_jobs
+    REFERENCING OLD TABLE AS old_jobs
+    FOR EACH STATEMENT EXECUTE PROCEDURE procrastinate_swift_lock_heads_deleted_v1();
+
+CREATE TRIGGER procrastinate_swift_lock_heads_truncated_v1
+    AFTER TRUNCATE ON procrastinate_jobs
+    FOR EACH STATEMENT EXECUTE PROCEDURE procrastinate_swift_lock_heads_truncated_v1();
+
+-- The queues with waiting jobs, by a skip scan of the heads' and the unlocked jobs' indexes:
+-- about one index descent per queue.
+CREATE FUNCTION procrastinate_swift_waiting_queues_v1()
+RETURNS character varying[] LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN ARRAY(
+        WITH RECURSIVE of_heads AS (
+            (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head ORDER BY head.queue_name LIMIT 1)
+            UNION ALL
+            SELECT (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head
+                    WHERE head.queue_name > of_heads.queue_name ORDER BY head.queue_name LIMIT 1)
+            FROM of_heads WHERE of_heads.queue_name IS NOT NULL
+        ), of_unlocked AS (
+            (SELECT job.queue_name FROM procrastinate_jobs AS job
+             WHERE job.status = 'todo' AND job.lock IS NULL ORDER BY job.queue_name LIMIT 1)
+            UNION ALL
+            SELECT (SELECT job.queue_name FROM procrastinate_jobs AS job
+                    WHERE job.status = 'todo' AND job.lock IS NULL AND job.queue_name > of_unlocked.queue_name
+                    ORDER BY job.queue_name LIMIT 1)
+            FROM of_unlocked WHERE of_unlocked.queue_name IS NOT NULL
+        )
+        SELECT of_heads.queue_name FROM of_heads WHERE of_heads.queue_name IS NOT NULL
+        UNION
+        SELECT of_unlocked.queue_name FROM of_unlocked WHERE of_unlocked.queue_name IS NOT NULL
+    );
+END;
+$$;
+
 -- Claims up to p_limit runnable jobs of the tasks named (NULL: every task) for a worker in one
 -- statement, with the semantics of procrastinate_fetch_job_v2 called p_limit times: todo, in
 -- the queues (NULL: any), due, highest priority then lowest id, rows locked by others skipped;
@@ -778,12 +923,13 @@ $$;
 -- tasks: a locked job of another task still holds its lock's place) and no job of that lock
 -- runs, so a batch holds at most one job per lock.
 --
--- The claim commits durably (v1 did not): a claim a crash forgets puts a job back in the queue
--- while the worker that claimed it still runs it, and another worker would run it again.
---
--- Its plan is generic, made once per session: left to choose, PostgreSQL planned the query
--- anew at every call (0.3 ms, four times the run). JIT is off: the generic plan's estimated
--- cost grows with the table, and past jit_above_cost each call spent ~10 ms compiling.
+-- Each lock's head comes from procrastinate_swift_lock_heads, and each queue's heads and
+-- unlocked jobs from its own index (every queue with waiting jobs when none is named), so that
+-- the cost of a claim depends on neither the number of locks nor the backlog of other queues.
+-- Rows are locked with SKIP LOCKED before the limit, so that concurrent claims take the next
+-- ones instead of coming back empty. A head's row is locked with its job, so that a claim
+-- neither waits in its trigger for another writer of that lock nor claims a head whose lock
+-- another claim has just started running (checked afresh once the rows are held).
 CREATE FUNCTION procrastinate_swift_fetch_jobs_v2(
     target_queue_names character varying[],
     p_worker_id bigint,
@@ -791,57 +937,52 @@ CREATE FUNCTION procrastinate_swift_fetch_jobs_v2(
     target_task_names character varying[]
 ) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+DECLARE
+    queues character varying[] := COALESCE(target_queue_names, procrastinate_swift_waiting_queues_v1());
+    candidate_ids bigint[];
 BEGIN
+    candidate_ids := ARRAY(
+        WITH candidates AS (
+            SELECT front.id, front.priority FROM unnest(queues) AS target(queue_name)
+            CROSS JOIN LATERAL (
+                SELECT job.id, job.priority FROM procrastinate_swift_lock_heads AS head
+                JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                WHERE head.queue_name = target.queue_name
+                  AND job.status = 'todo'
+                  AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                  AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                  AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                ORDER BY head.priority DESC, head.job_id ASC
+                LIMIT p_limit
+                FOR UPDATE OF head, job SKIP LOCKED
+            ) AS front
+            UNION ALL
+            SELECT front.id, front.priority FROM unnest(queues) AS target(queue_name)
+            CROSS JOIN LATERAL (
+                SELECT job.id, job.priority FROM procrastinate_jobs AS job
+                WHERE job.queue_name = target.queue_name
+                  AND job.status = 'todo' AND job.lock IS NULL
+                  AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                  AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                ORDER BY job.priority DESC, job.id ASC
+                LIMIT p_limit
+                FOR UPDATE OF job SKIP LOCKED
+            ) AS front
+        )
+        SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit
+    );
+
+    -- A new statement, so a snapshot taken once the heads' rows are held: a job of their lock
+    -- that another claim started and committed meanwhile is seen running here.
     RETURN QUERY
-    WITH RECURSIVE locks AS (
-        -- Every lock with waiting jobs, by a skip scan of the lock-head index.
-        (SELECT job.lock FROM procrastinate_jobs AS job
-         WHERE job.status = 'todo' AND job.lock IS NOT NULL ORDER BY job.lock LIMIT 1)
-        UNION ALL
-        SELECT (SELECT job.lock FROM procrastinate_jobs AS job
-                WHERE job.status = 'todo' AND job.lock IS NOT NULL AND job.lock > locks.lock
-                ORDER BY job.lock LIMIT 1)
-        FROM locks WHERE locks.lock IS NOT NULL
-    ), heads AS (
-        SELECT head.id, head.priority, head.queue_name, head.task_name, head.scheduled_at
-        FROM locks
-        CROSS JOIN LATERAL (
-            SELECT job.id, job.priority, job.queue_name, job.task_name, job.scheduled_at FROM procrastinate_jobs AS job
-            WHERE job.status = 'todo' AND job.lock = locks.lock
-            ORDER BY job.priority DESC, job.id ASC LIMIT 1
-        ) AS head
-        WHERE locks.lock IS NOT NULL
-          AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = locks.lock AND running.status = 'doing')
-    ), unlocked AS (
-        -- Rows another fetch is claiming are skipped before the limit, so that concurrent
-        -- fetches take the next jobs instead of coming back empty.
-        SELECT job.id, job.priority FROM procrastinate_jobs AS job
-        WHERE job.status = 'todo' AND job.lock IS NULL
-          AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
-          AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-        ORDER BY job.priority DESC, job.id ASC
-        LIMIT p_limit
-        FOR UPDATE OF job SKIP LOCKED
-    ), candidates AS (
-        SELECT heads.id, heads.priority FROM heads
-        WHERE (target_queue_names IS NULL OR heads.queue_name = ANY (target_queue_names))
-          AND (target_task_names IS NULL OR heads.task_name = ANY (target_task_names))
-          AND (heads.scheduled_at IS NULL OR heads.scheduled_at <= now())
-        UNION ALL
-        SELECT unlocked.id, unlocked.priority FROM unlocked
-    ), claimed AS (
-        -- Ids go through arrays, so that the cached generic plan (which cannot know p_limit)
-        -- looks them up by primary key rather than hashing a scan of the whole table.
-        SELECT job.id FROM procrastinate_jobs AS job
-        WHERE job.id = ANY (ARRAY(SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit))
-          AND job.status = 'todo'
-        ORDER BY job.priority DESC, job.id ASC
-        FOR UPDATE OF job SKIP LOCKED
-    ), started AS (
+    WITH started AS (
         UPDATE procrastinate_jobs AS job
         SET status = 'doing', worker_id = p_worker_id
-        WHERE job.id = ANY (ARRAY(SELECT claimed.id FROM claimed))
+        WHERE job.id = ANY (candidate_ids)
+          AND job.status = 'todo'
+          AND (job.lock IS NULL OR (
+              EXISTS (SELECT FROM procrastinate_swift_lock_heads AS head WHERE head.lock = job.lock AND head.job_id = job.id)
+              AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = job.lock AND running.status = 'doing')))
         RETURNING job.*
     )
     SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
@@ -1127,3 +1268,4 @@ INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_04_pre_add_swif
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_05_pre_add_swift_periodic_tick_and_job_filter');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_06_pre_add_swift_finish_and_claim_procedure');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_07_pre_add_swift_abort_and_retention_rules');
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_08_pre_add_swift_lock_heads');
