@@ -1247,7 +1247,8 @@ RETURNS SETOF bigint LANGUAGE sql STABLE AS $$
 $$;
 
 -- Deletes the jobs in one of `end_statuses` (of a queue, if given) whose latest event is older
--- than `hours`, with their events; returns their ids.
+-- than `hours`, with their events; returns their ids. In one statement: what workers of
+-- 0.2.0_07 call. Later ones prune in batches (procrastinate_swift_prune_jobs_v1).
 CREATE FUNCTION procrastinate_swift_delete_old_jobs_v1(
     hours double precision,
     end_statuses procrastinate_job_status[],
@@ -1261,6 +1262,43 @@ CREATE FUNCTION procrastinate_swift_delete_old_jobs_v1(
     RETURNING job.id
 $$;
 
+-- Deletes, among the first `batch_size` jobs after id `after_id`, those in one of
+-- `end_statuses` (of a queue, if given) whose latest event is older than
+-- `older_than_seconds`, with their events; jobs without events stay. Returns how many it
+-- deleted and the last id it examined (NULL: no job after `after_id`), where the next batch
+-- starts. A batch reads and locks at most `batch_size` rows, whatever the table's size.
+CREATE FUNCTION procrastinate_swift_prune_jobs_v1(
+    end_statuses procrastinate_job_status[],
+    older_than_seconds double precision,
+    p_queue_name character varying,
+    after_id bigint,
+    batch_size integer,
+    OUT deleted integer,
+    OUT last_examined_id bigint
+) LANGUAGE plpgsql AS $$
+BEGIN
+    WITH examined AS (
+        SELECT job.id FROM procrastinate_jobs AS job
+        WHERE job.id > after_id
+        ORDER BY job.id
+        LIMIT batch_size
+    ), doomed AS (
+        SELECT job.id FROM procrastinate_jobs AS job
+        WHERE job.id IN (SELECT examined.id FROM examined)
+          AND job.status = ANY (end_statuses)
+          AND (p_queue_name IS NULL OR job.queue_name = p_queue_name)
+          AND (SELECT max(event.at) FROM procrastinate_events AS event WHERE event.job_id = job.id)
+              < now() - make_interval(secs => older_than_seconds)
+        FOR UPDATE SKIP LOCKED
+    ), gone AS (
+        DELETE FROM procrastinate_jobs AS job
+        WHERE job.id IN (SELECT doomed.id FROM doomed)
+        RETURNING job.id
+    )
+    SELECT (SELECT count(*) FROM gone), (SELECT max(examined.id) FROM examined) INTO deleted, last_examined_id;
+END;
+$$;
+
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_01_pre_add_swift_batched_fetch_and_finish');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_02_pre_add_swift_finish_and_fetch');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_03_pre_add_swift_worker_leases');
@@ -1269,3 +1307,4 @@ INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_05_pre_add_swif
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_06_pre_add_swift_finish_and_claim_procedure');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_07_pre_add_swift_abort_and_retention_rules');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_08_pre_add_swift_lock_heads');
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_09_pre_add_swift_batched_retention');

@@ -39,13 +39,20 @@ struct QueueBenchmark {
         let runs = Int(environment["BENCH_RUNS"] ?? "") ?? 1
         let only = environment["BENCH_ONLY"]
         let backlog = Int(environment["BENCH_BACKLOG"] ?? "") ?? 100_000
+        let burnDownJobs = Int(environment["BENCH_BURN_DOWN"] ?? "") ?? 1_000_000
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
         let connector = PostgresConnector(settings: settings, logger: logger)
         let app = App(connector: connector, logger: logger)
+        if WorkerProcess.isChild {
+            let ran = Recorder()
+            _ = try app.task("bench.noop") { (_: Index) in ran.finished.withLock { $0 += 1 } }
+            try await connector.run { _ in try await WorkerProcess.main(app: app, ran: ran) }
+            return
+        }
         let benchmark = QueueBenchmark(connector: connector, app: app, n: n)
         try benchmark.registerTasks()
-        try await connector.run { _ in try await benchmark.report(runs: runs, backlog: backlog, only: only) }
+        try await connector.run { _ in try await benchmark.report(runs: runs, backlog: backlog, burnDownJobs: burnDownJobs, only: only) }
     }
 
     func registerTasks() throws {
@@ -68,7 +75,7 @@ struct QueueBenchmark {
 
     // MARK: Report
 
-    func report(runs: Int, backlog: Int, only: String?) async throws {
+    func report(runs: Int, backlog: Int, burnDownJobs: Int, only: String?) async throws {
         let started = Date()
         var results: [String: [[String: Any]]] = [:]
         let workloads: [(String, () async throws -> [String: Any])] = [
@@ -86,16 +93,26 @@ struct QueueBenchmark {
             ("work_c1_listen_off", { try await work(concurrency: 1, listen: false) }),
             ("work_c10_listen_off", { try await work(concurrency: 10, listen: false) }),
             ("latency_listen", { try await latency() }),
-            ("locks_c10_k10", { try await locks(jobs: n) }),
-            ("locks_backlog", { try await locks(jobs: backlog) }),
-            ("locks_backlog_without_locks", { try await locks(jobs: backlog, locked: false) }),
+            ("locks_c10_k10", { try await locks(jobs: n) { "lock-\($0 % 10)" } }),
+            ("locks_backlog", { try await locks(jobs: backlog) { "lock-\($0 % 10)" } }),
+            ("locks_backlog_without_locks", { try await locks(jobs: backlog) { _ in nil } }),
+            ("locks_keys_10", { try await locksOverKeys(10, jobs: backlog) }),
+            ("locks_keys_1000", { try await locksOverKeys(1000, jobs: backlog) }),
+            ("locks_keys_10000", { try await locksOverKeys(10000, jobs: backlog) }),
+            ("locks_keys_100000", { try await locksOverKeys(100_000, jobs: backlog) }),
+            ("workers_1", { try await workerProcesses(1, jobs: backlog) }),
+            ("workers_2", { try await workerProcesses(2, jobs: backlog) }),
+            ("workers_4", { try await workerProcesses(4, jobs: backlog) }),
+            ("workers_8", { try await workerProcesses(8, jobs: backlog) }),
             ("work_c100", { try await sleepers() }),
             ("work_c1_no_database", { try await workWithoutDatabase(concurrency: 1) }),
             ("work_c10_no_database", { try await workWithoutDatabase(concurrency: 10) }),
+            // Minutes long: only when asked for by name.
+            ("burn_down_1m", { try await burnDown(jobs: burnDownJobs) }),
         ]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
-            for (name, workload) in workloads where only.map({ name.hasPrefix($0) }) ?? true {
+            for (name, workload) in workloads where only.map({ name.hasPrefix($0) }) ?? (name != "burn_down_1m") {
                 FileHandle.standardError.write(Data("\(name)…\n".utf8))
                 results[name, default: []].append(try await workload())
             }
@@ -108,12 +125,17 @@ struct QueueBenchmark {
         var summary: [String: Any] = [:]
         for name in ["defer_sequential", "defer_batch_100", "defer_batch_1000", "work_c1_listen_on", "work_c10_listen_on",
                      "work_c1_listen_off", "work_c10_listen_off", "locks_c10_k10", "locks_backlog", "locks_backlog_without_locks", "work_c100", "work_c1_no_database", "work_c10_no_database",
-                     "raw_insert_sequential", "raw_insert_batch_100", "raw_cycle_batch_100"] {
+                     "raw_insert_sequential", "raw_insert_batch_100", "raw_cycle_batch_100",
+                     "locks_keys_10", "locks_keys_1000", "locks_keys_10000", "locks_keys_100000", "workers_1", "workers_2", "workers_4", "workers_8"] {
             summary["\(name)_jobs_per_s"] = median(name, "jobs_per_s")
+        }
+        for keys in ["10", "1000", "10000", "100000"] {
+            summary["locks_keys_\(keys)_claim_p50_ms"] = median("locks_keys_\(keys)", "claim_p50_ms")
+            summary["locks_keys_\(keys)_claim_p99_ms"] = median("locks_keys_\(keys)", "claim_p99_ms")
         }
         summary["latency_p50_ms"] = median("latency_listen", "p50_ms")
         summary["latency_p99_ms"] = median("latency_listen", "p99_ms")
-        let overlaps = (results["locks_c10_k10"] ?? []) + (results["locks_backlog"] ?? [])
+        let overlaps = results.filter { $0.key.hasPrefix("locks_") }.values.joined()
         summary["locks_overlaps"] = overlaps.map { ($0["client_overlaps"] as? Int ?? 0) + ($0["db_order_violations"] as? Int ?? 0) }.max() ?? 0
         summary["all_ok"] = results.values.joined().allSatisfy { $0["ok"] as? Bool ?? true }
 
@@ -221,12 +243,7 @@ struct QueueBenchmark {
 
     /// User and system CPU time of this process so far.
     func ownCPUSeconds() -> Double {
-        var usage = rusage()
-        #if canImport(Darwin)
-        getrusage(RUSAGE_SELF, &usage)
-        #else
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        #endif
+        let usage = resourceUsage()
         let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
@@ -338,6 +355,11 @@ struct QueueBenchmark {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
+    /// The `p`th percentile of `values`, by nearest rank, as the benchmark contract says.
+    func percentile(_ values: [Double], _ p: Double) -> Double {
+        values.isEmpty ? 0 : values.sorted()[max(0, Int((p / 100 * Double(values.count)).rounded(.up)) - 1)]
+    }
+
     func latency() async throws -> [String: Any] {
         try await prepare()
         let worker = Worker(app: app, options: WorkerOptions(fetchJobPollingInterval: .seconds(5), stalledJobRecoveryThreshold: nil, runsPeriodicDeferrer: false))
@@ -363,10 +385,6 @@ struct QueueBenchmark {
         }
         worker.stop()
         try await running.value
-        // Nearest rank, as the benchmark contract says.
-        let percentile = { (values: [Double], p: Double) in
-            values.isEmpty ? 0 : values.sorted()[max(0, Int((p / 100 * Double(values.count)).rounded(.up)) - 1)]
-        }
         let sorted = latencies.sorted()
         return [
             "p50_ms": percentile(sorted, 50), "p90_ms": percentile(sorted, 90), "p99_ms": percentile(sorted, 99), "max_ms": sorted.last ?? 0,
@@ -377,23 +395,33 @@ struct QueueBenchmark {
         ]
     }
 
-    /// `jobs` jobs over 10 lock keys (or without locks, for reference) drained by a worker of
-    /// concurrency 10; checks the lock order.
-    func locks(jobs: Int, locked: Bool = true) async throws -> [String: Any] {
-        try await prepare(jobs: jobs, task: "bench.locked") { locked ? "lock-\($0 % 10)" : nil }
+    /// `jobs` jobs with the locks `lock` gives (none: the reference without locks) drained by a
+    /// worker of concurrency 10, while `probe` runs (its figures: claim times in ms); checks
+    /// the lock order.
+    func locks(jobs: Int, lock: @escaping (Int) -> String?, during probe: (@Sendable () async throws -> [Double])? = nil) async throws -> [String: Any] {
+        try await prepare(jobs: jobs, task: "bench.locked", lock: lock)
         let options = WorkerOptions(
             concurrency: 10, fetchJobPollingInterval: .milliseconds(100), stalledJobRecoveryThreshold: nil, runsPeriodicDeferrer: false
         )
         let worker = Worker(app: app, options: options)
         let recorder = self.recorder
+        let probing = probe.map { probe in Task { try await probe() } }
         let time = try await timed {
             let running = Task { try await worker.run() }
             while recorder.runs.withLock({ $0.count }) < jobs { try await Task.sleep(for: .milliseconds(2)) }
             worker.stop()
             try await running.value
         }
+        probing?.cancel()
+        let claimTimes = try await probing?.value.sorted() ?? []
         let done = try await succeeded()
-        guard locked else { return result(jobs: jobs, time, ok: done == jobs) }
+        var report = result(jobs: jobs, time, ok: done == jobs)
+        if !claimTimes.isEmpty {
+            report["claim_p50_ms"] = percentile(claimTimes, 50)
+            report["claim_p99_ms"] = percentile(claimTimes, 99)
+            report["claim_samples"] = claimTimes.count
+        }
+        guard lock(0) != nil else { return report }
         // (a) No two bodies of one lock overlap.
         var overlaps = 0
         let byLock = Dictionary(grouping: recorder.runs.withLock { $0 }, by: \.lock)
@@ -406,7 +434,7 @@ struct QueueBenchmark {
             """
             SELECT job.lock, event.job_id, event.type::text FROM procrastinate_events AS event
             JOIN procrastinate_jobs AS job ON job.id = event.job_id
-            WHERE event.type IN ('started', 'succeeded') ORDER BY event.id
+            WHERE event.type IN ('started', 'succeeded') AND job.lock IS NOT NULL ORDER BY event.id
             """,
             as: (String, Int64, String).self
         )
@@ -418,7 +446,7 @@ struct QueueBenchmark {
                 violations += 1
             }
         }
-        var report = result(jobs: jobs, time, ok: overlaps == 0 && violations == 0 && done == jobs)
+        report["ok"] = overlaps == 0 && violations == 0 && done == jobs
         report["client_overlaps"] = overlaps
         report["db_order_violations"] = violations
         return report
@@ -434,3 +462,13 @@ struct QueueBenchmark {
     }
 }
 
+/// This process's resource usage so far.
+func resourceUsage() -> rusage {
+    var usage = rusage()
+    #if canImport(Darwin)
+    getrusage(RUSAGE_SELF, &usage)
+    #else
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #endif
+    return usage
+}

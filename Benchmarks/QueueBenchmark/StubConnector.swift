@@ -69,7 +69,9 @@ final class StubConnector: Connector {
     func jobStatus(id: Int64) async throws -> JobStatus? { throw Unsupported() }
     func listJobs(_ filter: JobFilter) async throws -> [Job] { throw Unsupported() }
     func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] { throw Unsupported() }
-    func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int { throw Unsupported() }
+    func deleteOldJobs(olderThan seconds: Double, statuses: [JobStatus], queue: String?, after afterID: Int64, limit: Int) async throws -> PruneBatch {
+        throw Unsupported()
+    }
     func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) async throws -> [Job] { throw Unsupported() }
     func listWorkers() async throws -> [WorkerInfo] { throw Unsupported() }
     func isSchemaApplied() async throws -> Bool { true }

@@ -44,13 +44,13 @@ struct JobReport: Encodable {
     }
 }
 
-/// `procrastinate jobs …`: list, show, cancel, abort and retry jobs.
+/// `procrastinate jobs …`: list, show, cancel, abort, retry and prune jobs.
 struct JobsCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "jobs",
-            abstract: "List, show, cancel, abort and retry jobs.",
-            subcommands: [List.self, Show.self, Cancel.self, Abort.self, Retry.self]
+            abstract: "List, show, cancel, abort, retry and prune jobs.",
+            subcommands: [List.self, Show.self, Cancel.self, Abort.self, Retry.self, Prune.self]
         )
     }
 

@@ -373,17 +373,18 @@ public actor InMemoryConnector: NotifyingConnector {
         return counts.keys.sorted().map { JobCounts(name: $0, byStatus: counts[$0]!) }
     }
 
-    public func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) -> Int {
-        let limit = clock().addingTimeInterval(-hours * 3600)
+    public func deleteOldJobs(olderThan seconds: Double, statuses: [JobStatus], queue: String?, after afterID: Int64, limit: Int) -> PruneBatch {
+        let cutoff = clock().addingTimeInterval(-seconds)
         var latest: [Int64: Date] = [:]
         for event in events {
             if let at = event.at { latest[event.jobID] = max(latest[event.jobID] ?? at, at) }
         }
-        let old = jobs.values.filter { job in
-            statuses.contains(job.status) && (queue == nil || job.queue == queue) && (latest[job.id].map { $0 < limit } ?? false)
+        let examined = jobs.keys.filter { $0 > afterID }.sorted().prefix(limit)
+        let old = examined.compactMap { jobs[$0] }.filter { job in
+            statuses.contains(job.status) && (queue == nil || job.queue == queue) && (latest[job.id].map { $0 < cutoff } ?? false)
         }
         old.forEach { delete($0.id) }
-        return old.count
+        return PruneBatch(deleted: old.count, lastExaminedID: examined.last)
     }
 
     public func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) -> [Job] {

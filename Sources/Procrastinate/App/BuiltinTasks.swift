@@ -38,7 +38,7 @@ public enum BuiltinTasks {
     }
 
     /// Their names and aliases.
-    public static let names = [removeOldJobs, removeOldJobsAlias]
+    public static let names = [removeOldJobs, removeOldJobsAlias, retention]
 
     /// Whether `name` is one of these tasks' names or aliases.
     public static func contains(_ name: String) -> Bool {
@@ -56,5 +56,6 @@ public enum BuiltinTasks {
             )
             logger.info("Deleted \(deleted) old jobs", metadata: ["action": "remove_old_jobs"])
         }
+        registerRetention(on: app)
     }
 }

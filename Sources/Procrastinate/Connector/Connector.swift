@@ -112,9 +112,10 @@ public protocol Connector: Sendable {
     /// Job counts per queue, task or lock, of the jobs passing `filter`, by name.
     func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts]
 
-    /// Deletes jobs in `statuses` (of `queue`, if given) whose latest event is older than
-    /// `hours`; returns how many.
-    func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int
+    /// Deletes, among the first `limit` jobs after id `afterID`, those in `statuses` (of
+    /// `queue`, if given) whose latest event is older than `seconds`, with their events (jobs
+    /// without events stay): one batch of a prune, which reads and locks at most `limit` rows.
+    func deleteOldJobs(olderThan seconds: Double, statuses: [JobStatus], queue: String?, after afterID: Int64, limit: Int) async throws -> PruneBatch
 
     /// Running jobs whose worker gave no sign of life for `secondsSinceHeartbeat`: its last
     /// heartbeat, or, when the worker's row was deleted while the job ran, the heartbeat it had

@@ -241,3 +241,16 @@ public struct JobTimedOut: ProcrastinateError, Hashable {
 public struct JobStalled: ProcrastinateError, Hashable {
     public var description: String { "the job's worker stopped sending heartbeats" }
 }
+
+/// A prune or retention was asked for something it cannot do; nothing was deleted.
+public struct InvalidPrune: ProcrastinateError, Hashable {
+    /// What is wrong, naming the value.
+    public var reason: String
+
+    /// An error saying `reason`.
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "cannot prune jobs: \(reason)" }
+}

@@ -56,7 +56,8 @@ public struct JobManager: Sendable {
     }
 
     /// Deletes finished jobs whose latest event is older than `hours`: succeeded ones, and
-    /// the other final statuses asked for. Returns how many.
+    /// the other final statuses asked for. Returns how many. Python's `remove_old_jobs`; see
+    /// ``prune(statuses:olderThan:queue:batchSize:)``.
     @discardableResult
     public func deleteOldJobs(
         olderThan hours: Double, queue: String? = nil, includeFailed: Bool = false, includeCancelled: Bool = false,
@@ -66,7 +67,34 @@ public struct JobManager: Sendable {
         if includeFailed { statuses.append(.failed) }
         if includeCancelled { statuses.append(.cancelled) }
         if includeAborted { statuses.append(.aborted) }
-        return try await connector.deleteOldJobs(olderThan: hours, statuses: statuses, queue: queue)
+        return try await prune(statuses: statuses, olderThan: .seconds(hours * 3600), queue: queue)
+    }
+
+    /// Deletes the jobs in `statuses` (of `queue`, if given) whose latest event is older than
+    /// `age`, with their events; jobs without events stay. Returns how many.
+    ///
+    /// It walks the table in id order in batches of `batchSize` rows, each its own short
+    /// transaction, so that it never holds many locks nor holds them long, and other work
+    /// goes on meanwhile.
+    ///
+    /// - Throws: ``InvalidPrune`` when `statuses` holds a status a job does not end in, or
+    ///   `age` is negative.
+    @discardableResult
+    public func prune(statuses: [JobStatus], olderThan age: Duration, queue: String? = nil, batchSize: Int = 1000) async throws -> Int {
+        if let status = statuses.first(where: { !$0.isFinal }) {
+            throw InvalidPrune(reason: "status '\(status.rawValue)' is not a final status (succeeded, failed, cancelled, aborted)")
+        }
+        guard age >= .zero else { throw InvalidPrune(reason: "a job's age cannot be negative (\(age))") }
+        guard batchSize > 0 else { throw InvalidPrune(reason: "the batch size must be positive (\(batchSize))") }
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        var deleted = 0
+        var after: Int64 = 0
+        while true {
+            let batch = try await connector.deleteOldJobs(olderThan: seconds, statuses: statuses, queue: queue, after: after, limit: batchSize)
+            deleted += batch.deleted
+            guard let last = batch.lastExaminedID else { return deleted }
+            after = last
+        }
     }
 
     /// Running jobs whose worker is gone or silent for `secondsSinceHeartbeat` (30 by default).

@@ -203,13 +203,15 @@ extension PostgresConnector: Connector {
         return counts
     }
 
-    public func deleteOldJobs(olderThan hours: Double, statuses: [JobStatus], queue: String?) async throws -> Int {
-        try await query(
+    public func deleteOldJobs(olderThan seconds: Double, statuses: [JobStatus], queue: String?, after afterID: Int64, limit: Int) async throws -> PruneBatch {
+        let rows = try await query(
             """
-            SELECT procrastinate_swift_delete_old_jobs_v1(\(hours), \(statuses.map(\.rawValue))::procrastinate_job_status[], \(queue))
+            SELECT deleted, last_examined_id FROM procrastinate_swift_prune_jobs_v1(
+                \(statuses.map(\.rawValue))::procrastinate_job_status[], \(seconds), \(queue), \(afterID), \(limit)::integer)
             """,
-            as: Int64.self
-        ).count
+            as: (Int, Int64?).self
+        )
+        return PruneBatch(deleted: rows.first?.0 ?? 0, lastExaminedID: rows.first?.1)
     }
 
     public func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) async throws -> [Job] {
