@@ -1299,6 +1299,32 @@ BEGIN
 END;
 $$;
 
+-- procrastinate_defer_jobs_v1 for jobs given column by column, in a procedure that commits
+-- before it answers (CALL it outside a transaction block): a defer is acknowledged only once
+-- its jobs are durable, in one round trip instead of three (BEGIN, the insert, COMMIT). Returns
+-- the jobs' ids in the order given. Deferring inside a caller's own transaction calls
+-- procrastinate_defer_jobs_v1 itself.
+CREATE PROCEDURE procrastinate_swift_defer_jobs_v1(
+    queue_names character varying[],
+    task_names character varying[],
+    priorities integer[],
+    locks text[],
+    queueing_locks text[],
+    args text[],
+    scheduled_ats timestamp with time zone[],
+    INOUT ids bigint[] DEFAULT NULL
+) LANGUAGE plpgsql AS $$
+BEGIN
+    ids := procrastinate_defer_jobs_v1(ARRAY(
+        SELECT ROW(job.queue_name, job.task_name, job.priority, job.lock, job.queueing_lock, job.args::jsonb, job.scheduled_at)::procrastinate_job_to_defer_v1
+        FROM unnest(queue_names, task_names, priorities, locks, queueing_locks, args, scheduled_ats)
+            WITH ORDINALITY AS job(queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at, position)
+        ORDER BY job.position
+    ));
+    COMMIT;
+END;
+$$;
+
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_01_pre_add_swift_batched_fetch_and_finish');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_02_pre_add_swift_finish_and_fetch');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_03_pre_add_swift_worker_leases');
@@ -1308,3 +1334,4 @@ INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_06_pre_add_swif
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_07_pre_add_swift_abort_and_retention_rules');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_08_pre_add_swift_lock_heads');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_09_pre_add_swift_batched_retention');
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_10_pre_add_swift_defer_procedure');

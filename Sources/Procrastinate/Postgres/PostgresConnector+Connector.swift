@@ -4,10 +4,23 @@ public import PostgresNIO
 extension PostgresConnector: Connector {
     // MARK: Deferring
 
+    /// Inserts jobs and returns once they are durable, in one round trip
+    /// (`procrastinate_swift_defer_jobs_v1`); on a database without our migrations (set up by
+    /// Python Procrastinate), in a transaction of its own through the 3.10 function.
     public func deferJobs(_ jobs: [NewJob]) async throws -> [Int64] {
+        for job in jobs {
+            try InvalidQueueName.check(job.queue)
+        }
         let (logger, endpoint) = (logger, endpoint)
-        return try await perform { connection in
-            try await Self.deferJobs(jobs, on: connection, logger: logger, endpoint: endpoint)
+        do {
+            return try await perform(writes: false) { connection in
+                try await connection.execute(DeferAndCommitStatement(jobs: jobs), logger: logger).all().first ?? []
+            }
+        } catch SchemaError.migrationsMissing {
+            logger.debug("Deferring without procrastinate_swift_defer_jobs_v1: run `procrastinate schema --migrate` to defer in one round trip")
+            return try await perform { connection in
+                try await Self.deferJobs(jobs, on: connection, logger: logger, endpoint: endpoint)
+            }
         }
     }
 

@@ -44,6 +44,28 @@ import Testing
         }
     }
 
+    @Test func deferringWorksBeforeAndAfterOurMigrations() async throws {
+        try await TestDatabase.withDatabase(.python) { connector in
+            let app = App(connector: connector, logger: TestDatabase.logger)
+            let sum = try app.task("sum") { (_: Sum) in }
+            // Python's schema alone: through the 3.10 function, in a transaction.
+            let before = try await sum.batchDefer([Sum(a: 1, b: 1), Sum(a: 2, b: 2)])
+            try await SchemaManager(connector: connector).migrate()
+            // Migrated: through our procedure, in one round trip.
+            let after = try await sum.configure(lock: "L").batchDefer([Sum(a: 3, b: 3), Sum(a: 4, b: 4)])
+            let single = try await sum.defer(Sum(a: 5, b: 5))
+            #expect(before.count == 2 && after.count == 2 && after[0] < after[1] && after[1] < single)
+            let jobs = try await app.jobManager.listJobs()
+            #expect(jobs.map(\.id) == before + after + [single])
+            #expect(jobs.map(\.arguments) == (1...5).map { #"{"a": \#($0), "b": \#($0)}"# })
+            #expect(jobs.map(\.lock) == [nil, nil, "L", "L", nil])
+            await #expect(throws: AlreadyEnqueued(queueingLock: "once")) {
+                _ = try await sum.configure(queueingLock: "once").batchDefer([Sum(a: 6, b: 6), Sum(a: 7, b: 7)])
+            }
+            #expect(try await app.jobManager.listJobs().count == 5)
+        }
+    }
+
     @Test func deletingOldJobsGoesByTheirLatestEvent() async throws {
         try await TestDatabase.withDatabase { connector in
             let app = App(connector: connector, logger: TestDatabase.logger)
