@@ -5,12 +5,16 @@ Prints a JSON object with the same summary keys as QueueBenchmark for: defer_seq
 defer_batch_100, work_c1_listen_on, work_c10_listen_on, latency_listen (latency_p50_ms,
 latency_p99_ms). Run it with the virtualenv that scripts/test creates
 (.venv-reference/bin/python).
+
+`python procrastinate_bench.py worker` runs a worker of concurrency 10 until killed instead:
+QueueBenchmark's held_snapshot workload runs Python's worker through it that way.
 """
 
 import asyncio
 import json
 import math
 import os
+import sys
 import time
 
 import procrastinate
@@ -99,4 +103,10 @@ async def main():
     print(json.dumps({"implementation": "python-procrastinate", "implementation_version": procrastinate.__version__, "params": {"n": N}, "summary": summary}, indent=2))
 
 
-asyncio.run(main())
+async def worker():
+    """A worker of concurrency 10 until killed."""
+    async with app.open_async():
+        await app.run_worker_async(concurrency=10, install_signal_handlers=False)
+
+
+asyncio.run(worker() if sys.argv[1:] == ["worker"] else main())

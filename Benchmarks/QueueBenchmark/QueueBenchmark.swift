@@ -40,6 +40,8 @@ struct QueueBenchmark {
         let only = environment["BENCH_ONLY"]
         let backlog = Int(environment["BENCH_BACKLOG"] ?? "") ?? 100_000
         let burnDownJobs = Int(environment["BENCH_BURN_DOWN"] ?? "") ?? 1_000_000
+        let heldRate = Int(environment["BENCH_HELD_RATE"] ?? "") ?? 1000
+        let heldSeconds = Int(environment["BENCH_HELD_SECONDS"] ?? "") ?? 60
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
         let connector = PostgresConnector(settings: settings, logger: logger)
@@ -52,7 +54,9 @@ struct QueueBenchmark {
         }
         let benchmark = QueueBenchmark(connector: connector, app: app, n: n)
         try benchmark.registerTasks()
-        try await connector.run { _ in try await benchmark.report(runs: runs, backlog: backlog, burnDownJobs: burnDownJobs, only: only) }
+        try await connector.run { _ in try await benchmark.report(
+                runs: runs, backlog: backlog, burnDownJobs: burnDownJobs, heldRate: heldRate, heldSeconds: heldSeconds, only: only
+            ) }
     }
 
     func registerTasks() throws {
@@ -75,7 +79,7 @@ struct QueueBenchmark {
 
     // MARK: Report
 
-    func report(runs: Int, backlog: Int, burnDownJobs: Int, only: String?) async throws {
+    func report(runs: Int, backlog: Int, burnDownJobs: Int, heldRate: Int, heldSeconds: Int, only: String?) async throws {
         let started = Date()
         var results: [String: [[String: Any]]] = [:]
         let workloads: [(String, () async throws -> [String: Any])] = [
@@ -109,10 +113,12 @@ struct QueueBenchmark {
             ("work_c10_no_database", { try await workWithoutDatabase(concurrency: 10) }),
             // Minutes long: only when asked for by name.
             ("burn_down_1m", { try await burnDown(jobs: burnDownJobs) }),
+            ("held_snapshot", { try await heldSnapshot(rate: heldRate, phases: HeldSnapshotPhases(before: 20, hold: heldSeconds, after: 30)) }),
         ]
+        let onlyByName: Set = ["burn_down_1m", "held_snapshot"]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
-            for (name, workload) in workloads where only.map({ name.hasPrefix($0) }) ?? (name != "burn_down_1m") {
+            for (name, workload) in workloads where only.map({ name.hasPrefix($0) }) ?? !onlyByName.contains(name) {
                 FileHandle.standardError.write(Data("\(name)…\n".utf8))
                 results[name, default: []].append(try await workload())
             }

@@ -24,14 +24,22 @@ extension QueueBenchmark {
     /// Server times (ms) of claims of 10 until the task is cancelled, skipping the first (the
     /// session plans the claim then).
     func claimTimes() async throws -> [Double] {
+        try await claimSamples(of: "SELECT * FROM procrastinate_swift_fetch_jobs_v2(NULL, NULL, 10, NULL)").map(\.milliseconds)
+    }
+
+    /// When (seconds since `start`) and how long (ms, on the server) each run of the claim
+    /// `claim` took, every 20 ms until the task is cancelled or `end`: `EXPLAIN ANALYZE` in a
+    /// transaction rolled back, on a connection of its own. The first run (which plans the
+    /// claim) is left out.
+    func claimSamples(
+        of claim: String, since start: ContinuousClock.Instant = .now, until end: ContinuousClock.Instant? = nil
+    ) async throws -> [(at: Double, milliseconds: Double)] {
         try await connector.withConnection { connection in
-            var times: [Double] = []
-            while !Task.isCancelled {
+            var samples: [(at: Double, milliseconds: Double)] = []
+            while !Task.isCancelled, end.map({ ContinuousClock.now < $0 }) ?? true {
                 _ = try await connection.query(PostgresQuery(unsafeSQL: "BEGIN"), logger: app.logger).collect()
                 var plan: [String] = []
-                let explained = PostgresQuery(
-                    unsafeSQL: "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT * FROM procrastinate_swift_fetch_jobs_v2(NULL, NULL, 10, NULL)"
-                )
+                let explained = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) \(claim)")
                 for try await line in try await connection.query(explained, logger: app.logger).decode(String.self) {
                     plan.append(line)
                 }
@@ -40,12 +48,18 @@ extension QueueBenchmark {
                     let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
                     let milliseconds = list.first?["Execution Time"] as? Double
                 {
-                    times.append(milliseconds)
+                    samples.append((seconds(since: start), milliseconds))
                 }
                 try? await Task.sleep(for: .milliseconds(20))
             }
-            return Array(times.dropFirst())
+            return Array(samples.dropFirst())
         }
+    }
+
+    /// Seconds from `start` to now.
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// `processes` worker processes of concurrency 10 draining `jobs` no-op jobs: total jobs/s
