@@ -61,16 +61,7 @@ extension QueueBenchmark {
     /// held for `phases.hold` seconds. Every second: jobs done, jobs waiting, dead row
     /// versions of the jobs table; every 20 ms: the worker's claim, timed on the server.
     func heldSnapshot(_ implementation: Implementation, rate: Int, phases: HeldSnapshotPhases) async throws -> [String: Any] {
-        try await prepare()
-        // A history of 100,000 finished jobs, analysed: a queue in service, whose plans look
-        // rows up by index. On an empty table every session would keep the plans it made
-        // then (sequential scans: the foreign-key checks of each event, for one) until
-        // autovacuum analyses the table, which is what this workload would measure instead.
-        try await sql(
-            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts) SELECT 'default', 'bench.noop', '{}', 'succeeded', 1 FROM generate_series(1, 100000)"
-        )
-        try await sql("VACUUM ANALYZE procrastinate_jobs")
-        try await sql("SELECT pg_stat_reset()")
+        try await prepareInService()
         let start = ContinuousClock.now
         let end = start.advanced(by: .seconds(phases.before + phases.hold + phases.after))
         let stopWorker = try startWorker(implementation)
@@ -145,6 +136,19 @@ extension QueueBenchmark {
                 await Task.detached { process.waitUntilExit() }.value
             }
         }
+    }
+
+    /// Empty tables but for a history of 100,000 finished jobs, analysed: a queue in service,
+    /// whose plans look rows up by index. On an empty table every session would keep the plans
+    /// it made then (sequential scans: the foreign-key check of each event, for one) until
+    /// autovacuum analyses the table, which is what a steady workload would measure instead.
+    func prepareInService() async throws {
+        try await prepare()
+        try await sql(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts) SELECT 'default', 'bench.noop', '{}', 'succeeded', 1 FROM generate_series(1, 100000)"
+        )
+        try await sql("VACUUM ANALYZE procrastinate_jobs")
+        try await sql("SELECT pg_stat_reset()")
     }
 
     /// Defers `rate` no-op jobs a second until `end`: every 10 ms, the jobs due by then (more

@@ -1,7 +1,7 @@
 // The queue benchmark of `Benchmarks/workloads.md`: defer, work, NOTIFY latency and locks,
 // plus our own `locks_backlog` and `work_c100`, and raw SQL references. Prints one JSON report.
 //
-//   BENCH_DSN=postgresql://… [BENCH_N=10000] [BENCH_RUNS=3] [BENCH_ONLY=work_c10] swift run -c release QueueBenchmark
+//   BENCH_DSN=postgresql://… [BENCH_N=10000] [BENCH_RUNS=3] [BENCH_ONLY=work_c10,locks_] swift run -c release QueueBenchmark
 import Foundation
 import Logging
 import PostgresNIO
@@ -42,6 +42,7 @@ struct QueueBenchmark {
         let burnDownJobs = Int(environment["BENCH_BURN_DOWN"] ?? "") ?? 1_000_000
         let heldRate = Int(environment["BENCH_HELD_RATE"] ?? "") ?? 1000
         let heldSeconds = Int(environment["BENCH_HELD_SECONDS"] ?? "") ?? 60
+        let soakMinutes = Int(environment["BENCH_SOAK_MINUTES"] ?? "") ?? 30
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
         let connector = PostgresConnector(settings: settings, logger: logger)
@@ -55,7 +56,8 @@ struct QueueBenchmark {
         let benchmark = QueueBenchmark(connector: connector, app: app, n: n)
         try benchmark.registerTasks()
         try await connector.run { _ in try await benchmark.report(
-                runs: runs, backlog: backlog, burnDownJobs: burnDownJobs, heldRate: heldRate, heldSeconds: heldSeconds, only: only
+                runs: runs, backlog: backlog, burnDownJobs: burnDownJobs, heldRate: heldRate, heldSeconds: heldSeconds,
+                soakMinutes: soakMinutes, only: only
             ) }
     }
 
@@ -79,7 +81,9 @@ struct QueueBenchmark {
 
     // MARK: Report
 
-    func report(runs: Int, backlog: Int, burnDownJobs: Int, heldRate: Int, heldSeconds: Int, only: String?) async throws {
+    func report(
+        runs: Int, backlog: Int, burnDownJobs: Int, heldRate: Int, heldSeconds: Int, soakMinutes: Int, only: String?
+    ) async throws {
         let started = Date()
         var results: [String: [[String: Any]]] = [:]
         let workloads: [(String, () async throws -> [String: Any])] = [
@@ -114,11 +118,12 @@ struct QueueBenchmark {
             // Minutes long: only when asked for by name.
             ("burn_down_1m", { try await burnDown(jobs: burnDownJobs) }),
             ("held_snapshot", { try await heldSnapshot(rate: heldRate, phases: HeldSnapshotPhases(before: 20, hold: heldSeconds, after: 30)) }),
+            ("soak", { try await soak(rate: heldRate, minutes: soakMinutes, keep: .seconds(120)) }),
         ]
-        let onlyByName: Set = ["burn_down_1m", "held_snapshot"]
+        let onlyByName: Set = ["burn_down_1m", "held_snapshot", "soak"]
         // Rounds interleave the workloads, as the Python script does.
         for _ in 0..<runs {
-            for (name, workload) in workloads where only.map({ name.hasPrefix($0) }) ?? !onlyByName.contains(name) {
+            for (name, workload) in workloads where only.map({ $0.split(separator: ",").contains { name.hasPrefix($0) } }) ?? !onlyByName.contains(name) {
                 FileHandle.standardError.write(Data("\(name)…\n".utf8))
                 results[name, default: []].append(try await workload())
             }
