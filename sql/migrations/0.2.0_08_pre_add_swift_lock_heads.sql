@@ -20,14 +20,15 @@ CREATE TABLE procrastinate_swift_lock_heads (
     queue_name character varying NOT NULL
 );
 
--- The heads of each queue in claim order.
+-- The heads in claim order, of every queue and of each.
+CREATE INDEX procrastinate_swift_lock_heads_order_idx_v1 ON procrastinate_swift_lock_heads (priority DESC, job_id ASC);
 CREATE INDEX procrastinate_swift_lock_heads_queue_order_idx_v1 ON procrastinate_swift_lock_heads (queue_name, priority DESC, job_id ASC);
 
--- The waiting jobs without a lock of each queue in claim order, so that a worker of one queue
--- does not walk past the backlog of others. It replaces the index of every queue's.
+-- The waiting jobs without a lock of each queue in claim order, so that a worker of named
+-- queues does not walk past the backlog of others (procrastinate_swift_jobs_unlocked_idx_v1
+-- serves a worker of every queue).
 CREATE INDEX procrastinate_swift_jobs_unlocked_queue_idx_v1 ON procrastinate_jobs (queue_name, priority DESC, id ASC)
     WHERE status = 'todo'::procrastinate_job_status AND lock IS NULL;
-DROP INDEX procrastinate_swift_jobs_unlocked_idx_v1;
 
 -- Brings the heads of `changed_locks` (distinct) up to date with procrastinate_jobs. First
 -- their rows are locked, in lock order, so that two statements never wait on each other in a
@@ -142,38 +143,10 @@ FROM procrastinate_jobs AS job
 WHERE job.status = 'todo' AND job.lock IS NOT NULL
 ORDER BY job.lock, job.priority DESC, job.id ASC;
 
--- The queues with waiting jobs, by a skip scan of the heads' and the unlocked jobs' indexes:
--- about one index descent per queue.
-CREATE FUNCTION procrastinate_swift_waiting_queues_v1()
-RETURNS character varying[] LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ARRAY(
-        WITH RECURSIVE of_heads AS (
-            (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head ORDER BY head.queue_name LIMIT 1)
-            UNION ALL
-            SELECT (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head
-                    WHERE head.queue_name > of_heads.queue_name ORDER BY head.queue_name LIMIT 1)
-            FROM of_heads WHERE of_heads.queue_name IS NOT NULL
-        ), of_unlocked AS (
-            (SELECT job.queue_name FROM procrastinate_jobs AS job
-             WHERE job.status = 'todo' AND job.lock IS NULL ORDER BY job.queue_name LIMIT 1)
-            UNION ALL
-            SELECT (SELECT job.queue_name FROM procrastinate_jobs AS job
-                    WHERE job.status = 'todo' AND job.lock IS NULL AND job.queue_name > of_unlocked.queue_name
-                    ORDER BY job.queue_name LIMIT 1)
-            FROM of_unlocked WHERE of_unlocked.queue_name IS NOT NULL
-        )
-        SELECT of_heads.queue_name FROM of_heads WHERE of_heads.queue_name IS NOT NULL
-        UNION
-        SELECT of_unlocked.queue_name FROM of_unlocked WHERE of_unlocked.queue_name IS NOT NULL
-    );
-END;
-$$;
-
 -- The claim, same rule as before (see schema.sql), now reading each lock's head from its table:
--- a head is claimable when no job of its lock runs. Each queue's heads and unlocked jobs are
--- read from its own index (every queue with waiting jobs when none is named), so that the
--- cost of a claim depends on neither the number of locks nor the backlog of other queues.
+-- a head is claimable when no job of its lock runs. For named queues, each queue's heads and
+-- unlocked jobs are read from its own index, so that the cost of a claim depends on neither
+-- the number of locks nor the backlog of other queues.
 -- Rows are locked with SKIP LOCKED before the limit, so that concurrent claims take the next
 -- ones instead of coming back empty. A head's row is locked with its job, so that a claim
 -- neither waits in its trigger for another writer of that lock nor claims a head whose lock
@@ -186,39 +159,69 @@ CREATE OR REPLACE FUNCTION procrastinate_swift_fetch_jobs_v2(
 ) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
-    queues character varying[] := COALESCE(target_queue_names, procrastinate_swift_waiting_queues_v1());
     candidate_ids bigint[];
 BEGIN
-    candidate_ids := ARRAY(
-        WITH candidates AS (
-            SELECT front.id, front.priority FROM unnest(queues) AS target(queue_name)
-            CROSS JOIN LATERAL (
-                SELECT job.id, job.priority FROM procrastinate_swift_lock_heads AS head
-                JOIN procrastinate_jobs AS job ON job.id = head.job_id
-                WHERE head.queue_name = target.queue_name
-                  AND job.status = 'todo'
-                  AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                  AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-                  AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
-                ORDER BY head.priority DESC, head.job_id ASC
-                LIMIT p_limit
-                FOR UPDATE OF head, job SKIP LOCKED
-            ) AS front
-            UNION ALL
-            SELECT front.id, front.priority FROM unnest(queues) AS target(queue_name)
-            CROSS JOIN LATERAL (
-                SELECT job.id, job.priority FROM procrastinate_jobs AS job
-                WHERE job.queue_name = target.queue_name
-                  AND job.status = 'todo' AND job.lock IS NULL
-                  AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                  AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-                ORDER BY job.priority DESC, job.id ASC
-                LIMIT p_limit
-                FOR UPDATE OF job SKIP LOCKED
-            ) AS front
-        )
-        SELECT candidates.id FROM candidates ORDER BY candidates.priority DESC, candidates.id ASC LIMIT p_limit
-    );
+    -- Every queue: the best heads and unlocked jobs by the indexes of every queue. Queues
+    -- named: each queue's by its own indexes.
+    IF target_queue_names IS NULL THEN
+        candidate_ids := ARRAY(
+            SELECT candidates.id FROM (
+                SELECT heads.id, heads.priority FROM (
+                    SELECT job.id, job.priority FROM procrastinate_swift_lock_heads AS head
+                    JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                    WHERE job.status = 'todo'
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                      AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                    ORDER BY head.priority DESC, head.job_id ASC
+                    LIMIT p_limit
+                    FOR UPDATE OF head, job SKIP LOCKED
+                ) AS heads
+                UNION ALL
+                SELECT unlocked.id, unlocked.priority FROM (
+                    SELECT job.id, job.priority FROM procrastinate_jobs AS job
+                    WHERE job.status = 'todo' AND job.lock IS NULL
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                    ORDER BY job.priority DESC, job.id ASC
+                    LIMIT p_limit
+                    FOR UPDATE OF job SKIP LOCKED
+                ) AS unlocked
+            ) AS candidates
+            ORDER BY candidates.priority DESC, candidates.id ASC
+            LIMIT p_limit
+        );
+    ELSE
+        candidate_ids := ARRAY(
+            SELECT candidates.id FROM (
+                SELECT heads.id, heads.priority FROM unnest(target_queue_names) AS target(queue_name)
+                CROSS JOIN LATERAL (
+                    SELECT job.id, job.priority FROM procrastinate_swift_lock_heads AS head
+                    JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                    WHERE head.queue_name = target.queue_name AND job.status = 'todo'
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                      AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                    ORDER BY head.priority DESC, head.job_id ASC
+                    LIMIT p_limit
+                    FOR UPDATE OF head, job SKIP LOCKED
+                ) AS heads
+                UNION ALL
+                SELECT unlocked.id, unlocked.priority FROM unnest(target_queue_names) AS target(queue_name)
+                CROSS JOIN LATERAL (
+                    SELECT job.id, job.priority FROM procrastinate_jobs AS job
+                    WHERE job.queue_name = target.queue_name AND job.status = 'todo' AND job.lock IS NULL
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                    ORDER BY job.priority DESC, job.id ASC
+                    LIMIT p_limit
+                    FOR UPDATE OF job SKIP LOCKED
+                ) AS unlocked
+            ) AS candidates
+            ORDER BY candidates.priority DESC, candidates.id ASC
+            LIMIT p_limit
+        );
+    END IF;
 
     -- A new statement, so a snapshot taken once the heads' rows are held: a job of their lock
     -- that another claim started and committed meanwhile is seen running here.
