@@ -94,7 +94,7 @@ import Testing
     @Test func aKilledConnectionsErrorSaysWhatHappened() async throws {
         try await TestDatabase.withDatabase { db in
             let settings = try #require(db.settings)
-            let connector = PostgresConnector(settings: settings, queryTimeout: .seconds(3), logger: TestDatabase.logger)
+            let connector = PostgresConnector(settings: settings, queryTimeout: .seconds(10), logger: TestDatabase.logger)
             try await connector.run { connector in
                 // The pool's one connection is terminated under it; the next query goes to it.
                 let pid = try await connector.perform { connection in
