@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "Procrastinate", targets: ["Procrastinate"]),
         .library(name: "ProcrastinateTesting", targets: ["ProcrastinateTesting"]),
         .library(name: "ProcrastinateCLI", targets: ["ProcrastinateCLI"]),
+        .library(name: "ProcrastinateDashboard", targets: ["ProcrastinateDashboard"]),
         .executable(name: "procrastinate", targets: ["ProcrastinateTool"]),
     ],
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
@@ -57,10 +60,27 @@ let package = Package(
         ),
         .target(name: "ProcrastinateTesting", dependencies: ["Procrastinate"], swiftSettings: swiftSettings),
         .target(
+            name: "ProcrastinateDashboard",
+            dependencies: [
+                "Procrastinate", "Cron",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProcrastinateCLI",
             dependencies: [
                 "Procrastinate",
+                "ProcrastinateDashboard",
                 "Cron",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -81,6 +101,7 @@ let package = Package(
         example("Retries"),
         example(
             "HTTPService",
+            "ProcrastinateDashboard",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio")
         ),
@@ -89,6 +110,18 @@ let package = Package(
             dependencies: ["Procrastinate", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/QueueBenchmark", swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "DashboardBenchmark",
+            dependencies: [
+                "Procrastinate", "ProcrastinateDashboard",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/DashboardBenchmark", swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "CronBenchmark", dependencies: ["Cron"], path: "Benchmarks/CronBenchmark", swiftSettings: swiftSettings),
 
         // The code of the documentation's snippets (README and DocC articles), compiled with
@@ -96,7 +129,7 @@ let package = Package(
         .target(
             name: "DocSnippets",
             dependencies: [
-                "Procrastinate", "ProcrastinateCLI", "Cron",
+                "Procrastinate", "ProcrastinateCLI", "ProcrastinateDashboard", "Cron",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -122,8 +155,11 @@ let package = Package(
         .testTarget(
             name: "ProcrastinateTests",
             dependencies: [
-                "Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "Cron",
+                "Procrastinate", "ProcrastinateTesting", "ProcrastinateCLI", "ProcrastinateDashboard", "Cron",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

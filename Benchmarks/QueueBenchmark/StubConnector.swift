@@ -66,6 +66,7 @@ final class StubConnector: Connector {
         _ job: Job, staleAfter seconds: Double, excludingWorker excludedWorkerID: Int64?, decision: RetryDecision?
     ) async throws -> Bool { throw Unsupported() }
     func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) async throws -> Int64? { throw Unsupported() }
+    func deleteJob(id: Int64) async throws -> Bool { throw Unsupported() }
     func jobStatus(id: Int64) async throws -> JobStatus? { throw Unsupported() }
     func listJobs(_ filter: JobFilter) async throws -> [Job] { throw Unsupported() }
     func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] { throw Unsupported() }

@@ -72,8 +72,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Claim jobs of tasks this executable does not know too, and fail them (Python Procrastinate's behaviour).")
     var claimUnknownTasks = false
 
+    @Option(help: "Serve the worker's metrics in the Prometheus text format on this port of 127.0.0.1, at /metrics (default: off).")
+    var metricsPort: Int?
+
     func run() async throws {
         let options = try workerOptions(environment: ProcessInfo.processInfo.environment)
+        let metrics = try metricsPort.map { try WorkerMetricsEndpoint(port: $0) }
         try await global.withApp { app in
             guard app.hasOwnTasks else {
                 throw CommandError(
@@ -82,7 +86,8 @@ struct WorkerCommand: AsyncParsableCommand {
                         + "ProcrastinateCommand.main { connector in … } with an app holding your tasks"
                 )
             }
-            try await app.workUntilStopped(options)
+            guard let metrics else { return try await app.workUntilStopped(options) }
+            try await metrics.serving { try await app.workUntilStopped(options) }
         }
     }
 

@@ -321,6 +321,12 @@ public actor InMemoryConnector: NotifyingConnector {
 
     // MARK: Administration
 
+    public func deleteJob(id: Int64) -> Bool {
+        guard let job = jobs[id], job.status != .doing else { return false }
+        delete(id)
+        return true
+    }
+
     public func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) -> Int64? {
         guard var job = jobs[id] else { return nil }
         if deleteJob, job.status == .todo {

@@ -6,12 +6,15 @@
 // `POST /signups?email=…` defers a welcome mail and records the signup in one transaction:
 // a second signup of the same address violates the table's unique constraint, so the whole
 // transaction rolls back and no mail is sent. The worker runs in the HTTP server's
-// ServiceGroup, on the same connection pool; SIGINT or SIGTERM stops both gracefully.
+// ServiceGroup, on the same connection pool; SIGINT or SIGTERM stops both gracefully. The
+// dashboard is mounted at /admin/jobs (open http://127.0.0.1:8080/admin/jobs): in production,
+// put it behind the application's own authentication middleware.
 import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
 import Procrastinate
+import ProcrastinateDashboard
 
 struct Welcome: Codable, Sendable {
     var email: String
@@ -73,6 +76,8 @@ enum HTTPService {
                 return Response(status: .conflict, body: ResponseBody(byteBuffer: ByteBuffer(string: "\(email) already signed up\n")))
             }
         }
+
+        Dashboard(connector: connector, app: app, options: DashboardOptions(basePath: "/admin/jobs")).addRoutes(to: router)
 
         let worker = Worker(app: app, options: WorkerOptions(queues: ["emails"]))
         var server = Application(

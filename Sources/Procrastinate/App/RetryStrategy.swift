@@ -89,7 +89,7 @@ public struct RetryStrategy: RetryPolicy {
 
 extension Duration {
     /// The duration in seconds.
-    var seconds: Double {
+    package var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

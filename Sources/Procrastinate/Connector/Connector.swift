@@ -103,6 +103,9 @@ public protocol Connector: Sendable {
     /// job's id, or nil when no job matched.
     func cancelJob(id: Int64, abort: Bool, deleteJob: Bool) async throws -> Int64?
 
+    /// Deletes a job that is not running, with its events; returns whether one was.
+    func deleteJob(id: Int64) async throws -> Bool
+
     /// A job's status; nil when there is no such job.
     func jobStatus(id: Int64) async throws -> JobStatus?
 

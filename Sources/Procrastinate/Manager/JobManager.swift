@@ -48,6 +48,13 @@ public struct JobManager: Sendable {
         try await connector.cancelJob(id: id, abort: abort, deleteJob: delete) != nil
     }
 
+    /// Deletes a job that is not running, with its events (a running job must be aborted
+    /// first). Returns whether a job was deleted.
+    @discardableResult
+    public func delete(id: Int64) async throws -> Bool {
+        try await connector.deleteJob(id: id)
+    }
+
     /// Puts a running or failed job back in the queue at `date` (now by default), one attempt
     /// more, optionally with another priority, queue or lock.
     public func retry(id: Int64, at date: Date = Date(), priority: Int? = nil, queue: String? = nil, lock: String? = nil) async throws {

@@ -31,6 +31,18 @@ public struct PeriodicTask: Sendable {
 
 
 extension App {
+    /// Defers a job of `task` now, outside its schedule, as its tick at `date` would (its
+    /// `timestamp` argument is `date`); no tick is recorded, so the scheduled ticks still run.
+    /// Returns the job's id.
+    ///
+    /// - Throws: ``UnknownTask`` when the task is not registered.
+    @discardableResult
+    public func deferNow(_ task: PeriodicTask, at date: Date = Date()) async throws -> Int64 {
+        guard let definition = self.task(named: task.taskName) else { throw UnknownTask(name: task.taskName, knownNames: taskNames) }
+        let job = try task.job(at: Int64(date.timeIntervalSince1970.rounded(.down)), defaults: definition.options)
+        return try await connector.deferJobs([job])[0]
+    }
+
     /// Defers `task` on the schedule `cron`, every tick exactly once across all workers (the
     /// database deduplicates ticks). The task's arguments receive `timestamp` (the tick, in
     /// seconds since 1970, as Python Procrastinate passes it) and `extraArguments`.

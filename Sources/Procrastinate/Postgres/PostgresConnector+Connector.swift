@@ -183,6 +183,10 @@ extension PostgresConnector: Connector {
         try await query("SELECT procrastinate_cancel_job_v1(\(id), \(abort), \(deleteJob))", as: Int64?.self).first ?? nil
     }
 
+    public func deleteJob(id: Int64) async throws -> Bool {
+        try await !query("DELETE FROM procrastinate_jobs WHERE id = \(id) AND status <> 'doing' RETURNING id", as: Int64.self).isEmpty
+    }
+
     public func jobStatus(id: Int64) async throws -> JobStatus? {
         try await query("SELECT status::text FROM procrastinate_jobs WHERE id = \(id)", as: String.self)
             .first.map { try JobStatus(databaseValue: $0) }
@@ -260,13 +264,13 @@ extension PostgresConnector: Connector {
     // MARK: Helpers
 
     /// The columns of a ``Job``, in the order ``job(from:)`` decodes them.
-    static let jobColumns = """
+    package static let jobColumns = """
         id, queue_name, task_name, priority, lock, queueing_lock, args::text, status::text, scheduled_at, attempts, \
         abort_requested, worker_id
         """
 
     /// A row of ``jobColumns``.
-    static func job(from row: PostgresRow) throws -> Job {
+    package static func job(from row: PostgresRow) throws -> Job {
         let (id, queue, task, priority, lock, queueingLock, arguments, status, scheduledAt, attempts, abortRequested, workerID) =
             try row.decode((Int64, String, String, Int, String?, String?, String, String, Date?, Int, Bool, Int64?).self)
         return Job(

@@ -179,8 +179,17 @@ struct ChaosTests {
         try fault()
         let back = ContinuousClock.now
         let probe = try await db.deferJobs([NewJob(queue: "default", taskName: "chaos", arguments: #"{"milliseconds": 1}"#)])[0]
-        try await eventually("a job to run after the \(what)", timeout: .seconds(30)) {
-            fleet.executions.contains { $0.job == probe && $0.ended != nil }
+        do {
+            try await eventually("a job to run after the \(what)", timeout: .seconds(30)) {
+                fleet.executions.contains { $0.job == probe && $0.ended != nil }
+            }
+        } catch {
+            let jobs = try? await db.value(
+                "SELECT string_agg(status || ': ' || n, ', ') FROM (SELECT status::text, count(*) AS n FROM procrastinate_jobs GROUP BY 1) AS counts",
+                as: String.self
+            )
+            Issue.record("\(fleet.alive.count) workers alive; jobs \(jobs ?? "unknown"); probe \(probe)\n\(fleet.logs)")
+            throw error
         }
         report("\(what): the workers ran a new job \(ContinuousClock.now - back) after the server answered again")
     }
