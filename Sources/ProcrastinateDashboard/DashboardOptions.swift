@@ -10,14 +10,14 @@ public struct DashboardOptions: Sendable {
     public var stalledAfter: Duration
     /// How long one of a page's statements may run before PostgreSQL stops it.
     public var statementTimeout: Duration
-    /// How many pages may hold a live-update stream (one listening connection each) at once;
-    /// the others refresh on their timer alone.
+    /// How many pages may hold a live-update stream at once (they share one listening
+    /// connection); the others refresh on their timer alone.
     public var maxLiveStreams: Int
 
     /// Options; every one has a default.
     public init(
         basePath: String = "/", readOnly: Bool = false, refreshInterval: Duration = .seconds(5), stalledAfter: Duration = .seconds(30),
-        statementTimeout: Duration = .seconds(5), maxLiveStreams: Int = 16
+        statementTimeout: Duration = .seconds(5), maxLiveStreams: Int = 256
     ) {
         self.basePath = basePath
         self.readOnly = readOnly

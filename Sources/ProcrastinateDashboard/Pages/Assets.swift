@@ -15,6 +15,8 @@ enum Assets {
         main { padding: 18px 20px 40px; max-width: 1400px; }
         h1 { font-size: 20px; margin: 4px 0 14px; }
         h2 { font-size: 15px; margin: 22px 0 8px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+        h2 code { text-transform: none; letter-spacing: 0; }
+        td.actions { white-space: nowrap; }
         a { color: var(--accent); }
         table { border-collapse: collapse; width: 100%; background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
         th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -115,7 +117,12 @@ enum Assets {
           if (window.EventSource) {
             const source = new EventSource(base + '/events');
             let timer = null;
-            source.onmessage = () => { clearTimeout(timer); timer = setTimeout(() => refresh(false), 250); };
+            source.onmessage = (event) => {
+              if (event.data === 'ready') root.dataset.stream = 'listening';
+              clearTimeout(timer);
+              timer = setTimeout(() => refresh(false), 250);
+            };
+            source.onerror = () => { root.dataset.stream = 'reconnecting'; };
           }
           document.addEventListener('submit', async (event) => {
             const form = event.target;

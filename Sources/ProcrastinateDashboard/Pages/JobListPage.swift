@@ -29,7 +29,7 @@ struct JobListPage: Sendable {
                 <tr><td><a href="\(context.path("jobs/\(job.id)"))">#\(job.id)</a></td><td>\(Format.status(job.status))</td>\
                 <td>\(job.taskName)</td><td>\(job.queue)</td><td>\(job.lock)</td><td class="number">\(job.priority)</td>\
                 <td class="number">\(job.attempts)</td><td>\(Format.date(job.scheduledAt))</td>\
-                <td class="args">\(String(job.arguments.prefix(120)))</td><td>\(JobActions.buttons(for: job, context))</td></tr>
+                <td class="args">\(String(job.arguments.prefix(120)))</td><td class="actions">\(JobActions.buttons(for: job, context))</td></tr>
                 """
             )
         }

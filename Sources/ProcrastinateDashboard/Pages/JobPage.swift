@@ -57,7 +57,7 @@ struct JobPage: Sendable {
             )
         }
         return """
-            <h2>Lock \(lock)</h2>
+            <h2>Lock <code>\(lock)</code></h2>
             \(blocker)
             \(details.lockLine.isEmpty ? HTML("<p class=\"muted\">No job of this lock runs or waits.</p>") : HTML("<table><thead><tr><th>Job</th><th>Status</th><th>Task</th><th class=\"number\">Priority</th></tr></thead><tbody>\(rows)</tbody></table><p class=\"muted\">The running job, then the waiting ones in the order they run (at most \(JobDetails.lockLineLimit)).</p>"))
             """
