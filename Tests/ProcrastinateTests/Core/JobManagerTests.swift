@@ -30,6 +30,25 @@ import Testing
     }
 
     @Test(arguments: ConnectorKind.allCases)
+    func deleteTakesAnyJobButARunningOne(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let sum = try app.task("sum") { (_: Sum) in }
+            let manager = app.jobManager
+            let running = try await sum.defer(Sum(a: 1, b: 1))
+            let failed = try await sum.defer(Sum(a: 2, b: 2))
+            let waiting = try await sum.defer(Sum(a: 3, b: 3))
+            #expect(try await app.connector.fetchJob(queues: nil, workerID: nil)?.id == running)
+            #expect(try await app.connector.fetchJob(queues: nil, workerID: nil)?.id == failed)
+            try await app.connector.finishJob(id: failed, status: .failed, deleteJob: false)
+            #expect(try await manager.delete(id: running) == false)
+            #expect(try await manager.delete(id: failed))
+            #expect(try await manager.delete(id: waiting))
+            #expect(try await manager.delete(id: waiting) == false)
+            #expect(try await manager.listJobs().map(\.id) == [running])
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
     func retryAFailedJobWithNewValues(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
             let sum = try app.task("sum", lock: "old") { (_: Sum) in }

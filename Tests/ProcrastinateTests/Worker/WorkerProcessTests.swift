@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import PostgresNIO
 import Procrastinate
 import Testing
@@ -131,6 +134,37 @@ import Testing
             try await eventually("the notification to start the job") { try await app.jobManager.status(of: heard) == .succeeded }
             try await worker.stop()
             #expect(journal.labels == ["1", "2"])
+        }
+    }
+}
+
+/// `worker --metrics-port`: the worker's own metrics in the Prometheus text format.
+@Suite struct WorkerMetricsEndpointTests {
+    struct Chaos: Codable, Sendable {
+        var milliseconds: Int
+    }
+
+    @Test func aWorkerServesItsMetricsWhileItRuns() async throws {
+        try await TestDatabase.withDatabase { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let chaos = try app.task("chaos") { (_: Chaos) in }
+            for _ in 0..<3 { try await chaos.defer(Chaos(milliseconds: 1)) }
+            var environment = ProcessInfo.processInfo.environment
+            environment["PROCRASTINATE_DATABASE_URL"] = try db.testURL
+            let worker = try BackgroundProcess(
+                "TestWorker", ["worker", "--metrics-port", "0", "--fetch-job-polling-interval", "0.1"], environment: environment
+            )
+            defer { worker.send(SIGKILL) }
+            try await eventually("the worker to run the jobs", timeout: .seconds(60)) {
+                try await app.jobManager.listJobs(JobFilter(status: .succeeded)).count == 3
+            }
+            let address = try #require(worker.errorOutput.firstMatch(of: /Metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/)?.output.1)
+            let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: String(address))))
+            let text = String(decoding: data, as: UTF8.self)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            #expect(text.contains("procrastinate_jobs_succeeded_total"), "\(text)")
+            worker.send(SIGTERM)
+            #expect(try await worker.exited() == 0, "\(worker.errorOutput)")
         }
     }
 }
