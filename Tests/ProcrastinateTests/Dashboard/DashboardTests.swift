@@ -219,4 +219,32 @@ import Testing
             }
         }
     }
+
+    struct Tick: Codable, Sendable {
+        var timestamp: Int
+    }
+
+    @Test func withTheAppThePeriodicPageShowsEverySchedule() async throws {
+        try await TestDatabase.withDatabase(.ours) { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let report = try app.task("report.daily") { (_: Tick) in }
+            try app.periodic(report, cron: "0 9 * * mon-fri", timeZone: TimeZone(identifier: "Europe/Paris")!)
+            let router = Router()
+            Dashboard(connector: db, app: app).addRoutes(to: router)
+            try await Application(router: router).test(.router) { client in
+                let (status, page) = try await Self.get(client, "/periodic")
+                #expect(status == .ok)
+                #expect(page.contains("0 9 * * mon-fri") && page.contains("Europe/Paris") && page.contains("never"))
+                #expect(page.contains("T09:00:00+01:00") || page.contains("T09:00:00+02:00"), "the next fire times in the zone")
+                let (_, tasks) = try await Self.get(client, "/tasks")
+                #expect(tasks.contains("<code>report.daily</code>"), "a registered task without jobs")
+                let token = try Self.token(in: page)
+                let (deferred, message, _) = try await Self.post(client, "/periodic/defer", [("csrf", token), ("task", "report.daily"), ("periodic_id", "")])
+                #expect(deferred == .ok && message.contains("Deferred report.daily now"))
+                #expect(try await db.value("SELECT count(*)::int FROM procrastinate_jobs WHERE task_name = 'report.daily'", as: Int.self) == 1)
+                let (unknown, _, _) = try await Self.post(client, "/periodic/defer", [("csrf", token), ("task", "nope")])
+                #expect(unknown == .notFound)
+            }
+        }
+    }
 }
