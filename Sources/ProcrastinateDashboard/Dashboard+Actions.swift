@@ -109,7 +109,10 @@ extension Dashboard {
         guard constantTimeEqual(form["csrf"] ?? "", csrfToken) else {
             return refuse(.forbidden, "The page is out of date (its token does not match): reload it and try again.")
         }
-        let back = form["return"].flatMap { $0.hasPrefix(options.normalizedBasePath + "/") ? $0 : nil } ?? pageContext(request).path("")
+        // Back to a page of the dashboard only (never `//elsewhere`, which a browser takes for a host).
+        let back = form["return"].flatMap { path in
+            path.hasPrefix(options.normalizedBasePath + "/") && !path.hasPrefix("//") && !path.contains("\\") ? path : nil
+        } ?? pageContext(request).path("")
         do {
             switch try await body(form) {
             case .page(let html):

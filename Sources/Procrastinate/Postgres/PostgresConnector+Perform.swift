@@ -120,8 +120,11 @@ private final class FirstOutcome<Value: Sendable>: Sendable {
 }
 
 /// The connection an operation leased, to close when it stops answering.
-private final class LeasedConnection: Sendable {
+final class LeasedConnection: Sendable {
     private let connection = Mutex<PostgresConnection?>(nil)
+
+    /// The connection, once leased.
+    var current: PostgresConnection? { connection.withLock { $0 } }
 
     func set(_ leased: PostgresConnection) {
         connection.withLock { $0 = leased }

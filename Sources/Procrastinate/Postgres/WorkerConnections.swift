@@ -35,14 +35,21 @@ final class WorkerConnections: Sendable {
     ) async throws -> Result {
         try connector.checkOpen()
         let (logger, timeout, key) = (connector.logger, connector.queryTimeout, Key(worker: worker, lane: lane))
+        // The connection this operation uses: the one a failure or a timeout closes. A claim and
+        // a write share a lane's connection, and one's failure must not close another
+        // connection the other already moved to.
+        let used = LeasedConnection()
         do {
-            return try await PostgresConnector.bounded(within: timeout, endpoint: connector.endpoint, onTimeout: { self.close(key) }) {
+            return try await PostgresConnector.bounded(
+                within: timeout, endpoint: connector.endpoint, onTimeout: { used.current.map { self.close($0, of: key) } }
+            ) {
                 let connection = try await self.connection(for: key, settings: settings, logger: logger, timeout: timeout)
+                used.set(connection)
                 guard lane == .heartbeats else { return try await operation(connection) }
                 return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
             }
         } catch {
-            close(key)
+            used.current.map { close($0, of: key) }
             throw connector.describe(error)
         }
     }
@@ -57,8 +64,12 @@ final class WorkerConnections: Sendable {
         closing.forEach(Self.close)
     }
 
-    private func close(_ key: Key) {
-        connections.withLock { $0.removeValue(forKey: key) }.map(Self.close)
+    /// Closes `connection`, and forgets it if it is still `key`'s.
+    private func close(_ connection: PostgresConnection, of key: Key) {
+        connections.withLock { connections in
+            if connections[key] === connection { connections.removeValue(forKey: key) }
+        }
+        Self.close(connection)
     }
 
     /// Closes `connection`, held until its close completed (it must not go before).
@@ -71,15 +82,18 @@ final class WorkerConnections: Sendable {
         for key: Key, settings: ConnectionSettings, logger: Logger, timeout: Duration
     ) async throws -> PostgresConnection {
         if let open = connections.withLock({ $0[key] }), !open.isClosed { return open }
-        close(key)
         var configuration = try settings.connectionConfiguration()
         configuration.options.connectTimeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
         let made = try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 1_000...Int.max), logger: logger)
-        let replaced = connections.withLock { connections in
-            defer { connections[key] = made }
-            return connections[key]
+        // Another operation of the lane may have made one meanwhile: the first one made stays,
+        // so that neither closes the connection the other runs on.
+        let (chosen, spare) = connections.withLock { connections -> (PostgresConnection, PostgresConnection?) in
+            if let other = connections[key], !other.isClosed { return (other, made) }
+            let closed = connections[key]
+            connections[key] = made
+            return (made, closed)
         }
-        if let replaced { Self.close(replaced) }
-        return made
+        spare.map(Self.close)
+        return chosen
     }
 }

@@ -149,6 +149,10 @@ import Testing
                 client, "/admin/jobs/jobs/\(ids["blocked"]!)/cancel", [("csrf", token), ("return", "/admin/jobs/jobs?queue=emails")], script: false
             )
             #expect(redirected == .seeOther && location?.hasPrefix("/admin/jobs/jobs?queue=emails&done=") == true)
+            let (_, _, elsewhere) = try await Self.post(
+                client, "/admin/jobs/jobs/\(ids["blocked"]!)/cancel", [("csrf", token), ("return", "//evil.example/admin/jobs/")], script: false
+            )
+            #expect(elsewhere?.hasPrefix("/admin/jobs/?done=") == true, "\(elsewhere ?? "")")
             // From another site: refused whatever the token.
             var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             headers[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
