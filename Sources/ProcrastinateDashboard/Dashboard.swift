@@ -27,6 +27,7 @@ public struct Dashboard: Sendable {
     public let connector: PostgresConnector
     /// The application, when known: its tasks and periodic schedules show too.
     public let app: App?
+    /// How it behaves.
     public let options: DashboardOptions
     /// The token every action form carries: a random value of this dashboard's life.
     let csrfToken: String

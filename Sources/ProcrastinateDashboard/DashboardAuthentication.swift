@@ -5,8 +5,11 @@ import Hummingbird
 /// Who may open the standalone dashboard: anyone who reaches it (only sensible on
 /// 127.0.0.1), HTTP basic authentication, or a bearer token.
 public enum DashboardAuthentication: Sendable, Hashable {
+    /// Anyone who reaches it.
     case none
+    /// HTTP basic authentication with this user and password.
     case basic(user: String, password: String)
+    /// `Authorization: Bearer TOKEN`.
     case bearer(token: String)
 
     /// The `Authorization` header value that passes.

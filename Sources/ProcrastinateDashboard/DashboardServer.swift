@@ -32,6 +32,7 @@ public struct DashboardExposed: Error, CustomStringConvertible {
     /// The address asked for.
     public var host: String
 
+    /// What is wrong and what to do, in one line.
     public var description: String {
         "the dashboard would listen on \(host) without authentication: set PROCRASTINATE_DASHBOARD_PASSWORD (with --auth-user) "
             + "or PROCRASTINATE_DASHBOARD_TOKEN, or listen on 127.0.0.1"

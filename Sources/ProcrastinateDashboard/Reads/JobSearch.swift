@@ -141,7 +141,9 @@ struct JobListing: Sendable {
             return "$\(bindings.count)"
         }
         let startPlaceholder = bind(start)
-        let livePlaceholder = liveStatus.map { bind($0) }
+        // A literal (one of two enum values, never user text): a bound value would keep the
+        // planner from proving that the live statuses' partial index applies.
+        let liveCondition = liveStatus.map { " AND status = '\($0)'" } ?? ""
         if let status = filter.status, liveStatus == nil { conditions.append("status = \(bind(status.rawValue))::procrastinate_job_status") }
         if let id = filter.id { conditions.append("id = \(bind(id))") }
         if let queue = filter.queue { conditions.append("queue_name = \(bind(queue))") }
@@ -159,7 +161,7 @@ struct JobListing: Sendable {
         let sql = """
             WITH scanned AS (
                 SELECT * FROM procrastinate_jobs
-                WHERE id < \(startPlaceholder)\(livePlaceholder.map { " AND status = \($0)::procrastinate_job_status" } ?? "")
+                WHERE id < \(startPlaceholder)\(liveCondition)
                 ORDER BY id DESC LIMIT \(windowLimit)
             ), bounds AS (
                 SELECT min(id) AS lowest, count(*) AS examined FROM scanned
