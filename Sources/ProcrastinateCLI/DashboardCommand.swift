@@ -23,13 +23,13 @@ struct DashboardCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Address to listen on (default: 127.0.0.1).")
+    @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on; 0 picks a free one (default: 8080).")
+    @Option(help: "Port to listen on; 0 picks a free one.")
     var port = 8080
 
-    @Option(help: "Path the dashboard is served under, e.g. /admin/jobs (default: /).")
+    @Option(help: "Path the dashboard is served under, e.g. /admin/jobs.")
     var basePath = "/"
 
     @Flag(help: "Show only: no retry, cancel, abort, delete or defer.")
