@@ -40,16 +40,27 @@ struct CommandLineRunner {
             process.terminate()
         }
         defer { watchdog.cancel() }
-        // Read both pipes to their ends before waiting, so a chatty process never blocks on a full pipe.
-        async let out = standardOutput.fileHandleForReading.readToEnd()
-        async let err = standardError.fileHandleForReading.readToEnd()
-        let (outData, errData) = try await (out, err)
-        process.waitUntilExit()
+        // Read both pipes to their ends before waiting, so a chatty process never blocks on a full
+        // pipe; on threads of their own, since the reads block (on the tests' shared threads they
+        // would stall every other test until this process ends).
+        async let out = Self.readToEnd(standardOutput.fileHandleForReading)
+        async let err = Self.readToEnd(standardError.fileHandleForReading)
+        let (outData, errData) = await (out, err)
+        while process.isRunning {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let status = process.terminationStatus
         return Output(
             status: status,
-            standardOutput: String(decoding: outData ?? Data(), as: UTF8.self),
-            standardError: String(decoding: errData ?? Data(), as: UTF8.self)
+            standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: String(decoding: errData, as: UTF8.self)
         )
+    }
+
+    /// Everything `handle` gives until its end, read on a thread of its own.
+    private static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: (try? handle.readToEnd()) ?? Data()) }.start()
+        }
     }
 }
