@@ -7,7 +7,7 @@ import Synchronization
 
 /// A web dashboard of a Procrastinate database: the queue at a glance, jobs to filter and
 /// follow, locks, workers, periodic schedules and stalled jobs, with actions (retry, cancel,
-/// abort, delete, defer a periodic task now) that go through ``JobManager``.
+/// abort, delete, defer a periodic task now) that go through `JobManager`.
 ///
 /// Mount it in an application's Hummingbird router, sharing its connection pool:
 ///
