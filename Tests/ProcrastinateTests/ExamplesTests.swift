@@ -86,6 +86,10 @@ import Testing
             #expect(try await post("?email=ada@example.com") == 409)
             #expect(try await post("") == 400)
             try await eventually("the welcome mail") { service.lines.contains("welcome mail sent to ada@example.com") }
+            // The dashboard it mounts shows the job, on the service's own pool.
+            let (page, dashboard) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/admin/jobs/jobs")!)
+            #expect((dashboard as! HTTPURLResponse).statusCode == 200)
+            #expect(String(decoding: page, as: UTF8.self).contains("send_welcome"))
             service.send(SIGTERM)
             #expect(try await service.exited() == 0, "\(service.errorOutput)")
             let jobs = try await JobManager(connector: db).listJobs()
