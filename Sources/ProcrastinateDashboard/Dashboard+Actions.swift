@@ -126,6 +126,9 @@ extension Dashboard {
             return refuse(.notFound, error.description)
         } catch let error as InvalidParameter {
             return refuse(.badRequest, error.description)
+        } catch let error as SchemaError {
+            // A database set up by Python alone: the action needs our migrations, as on the command line.
+            return refuse(.conflict, "\(error)")
         } catch {
             return refuse(.internalServerError, "The action failed: \(error)")
         }
