@@ -4,12 +4,7 @@
 # before 0.2.0_08 (the schema of commit 97217bf), after it, and Python's procrastinate_fetch_job_v2.
 #
 #   Benchmarks/Scripts/claim_by_lock_keys.sh [host] [port]     # creates and drops database claimkeys
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-host=${1:-127.0.0.1}; port=${2:-5432}
-pgbench=${PGBENCH:-pgbench}; procrastinate=${PROCRASTINATE:-.build/debug/procrastinate}
-psql=(psql -h "$host" -p "$port" -U "${PGUSER:-postgres}" -q)
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
 printf 'BEGIN;\nSELECT count(*) FROM procrastinate_swift_fetch_jobs_v2(NULL, NULL, 10, NULL);\nROLLBACK;\n' >"$work/ours.sql"
 printf 'BEGIN;\nSELECT count(*) FROM procrastinate_fetch_job_v2(NULL, NULL);\nROLLBACK;\n' >"$work/python.sql"
 git show 97217bf:sql/schema.sql >"$work/before.sql"

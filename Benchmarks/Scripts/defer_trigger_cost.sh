@@ -4,12 +4,7 @@
 # locked (10,000 keys), the trigger on and off, two interleaved rounds.
 #
 #   Benchmarks/Scripts/defer_trigger_cost.sh [host] [port]     # creates and drops database trigcost
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-host=${1:-127.0.0.1}; port=${2:-5432}
-pgbench=${PGBENCH:-pgbench}; procrastinate=${PROCRASTINATE:-.build/debug/procrastinate}
-psql=(psql -h "$host" -p "$port" -U "${PGUSER:-postgres}" -q)
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
 echo "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('default', 't', 0, NULL, NULL, '{}'::jsonb, NULL)::procrastinate_job_to_defer_v1]);" >"$work/unlocked.sql"
 printf '%s\n' '\set k random(1, 10000)' \
     "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('default', 't', 0, 'user-' || :k, NULL, '{}'::jsonb, NULL)::procrastinate_job_to_defer_v1]);" >"$work/locked.sql"

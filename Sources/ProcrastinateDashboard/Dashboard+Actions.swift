@@ -34,19 +34,29 @@ extension Dashboard {
 
     /// What `action` did to job `id`, in words; throws when the action is not one.
     private func act(_ action: String, onJob id: Int64) async throws -> String {
-        switch action {
-        case "retry":
-            try await manager.retry(id: id)
-            return "Job #\(id) is back in the queue."
-        case "cancel":
-            return try await manager.cancel(id: id) ? "Job #\(id) was cancelled." : "Job #\(id) was not waiting: nothing was cancelled."
-        case "abort":
+        guard let kind = BulkActions.Kind(rawValue: action) else { throw NotFound(what: "action \(action)") }
+        return kind.outcome(ofJob: id, done: try await perform(kind, on: id))
+    }
+
+    /// Does `kind` to job `id` through ``JobManager``; returns whether the job's status allowed
+    /// it (other failures, a database's, are errors).
+    private func perform(_ kind: BulkActions.Kind, on id: Int64) async throws -> Bool {
+        switch kind {
+        case .retry:
+            do {
+                try await manager.retry(id: id)
+                return true
+            } catch is InvalidJobState {
+                return false
+            } catch is NoSuchJob {
+                return false
+            }
+        case .cancel:
+            return try await manager.cancel(id: id)
+        case .abort:
             return try await manager.cancel(id: id, abort: true)
-                ? "Job #\(id): abort requested." : "Job #\(id) was neither waiting nor running: nothing to abort."
-        case "delete":
-            return try await manager.delete(id: id) ? "Job #\(id) was deleted." : "Job #\(id) was not deleted: it runs, or is gone."
-        default:
-            throw NotFound(what: "action \(action)")
+        case .delete:
+            return try await manager.delete(id: id)
         }
     }
 
@@ -69,17 +79,7 @@ extension Dashboard {
         var done = 0
         var skipped = 0
         for id in ids.prefix(Self.bulkLimit) {
-            let changed: Bool
-            switch kind {
-            case .retry:
-                changed = (try? await manager.retry(id: id)) != nil
-            case .cancel:
-                changed = (try? await manager.cancel(id: id)) ?? false
-            case .abort:
-                changed = (try? await manager.cancel(id: id, abort: true)) ?? false
-            case .delete:
-                changed = (try? await manager.delete(id: id)) ?? false
-            }
+            let changed = try await perform(kind, on: id)
             if changed { done += 1 } else { skipped += 1 }
         }
         let message = "\(kind.pastTense) \(done) jobs" + (skipped > 0 ? "; \(skipped) were left as they were (their status did not allow it)." : ".")

@@ -1,4 +1,5 @@
-/// Actions on every job matching the job list's filters, and the page that confirms one.
+/// The actions on jobs (on one, or on every job matching the job list's filters), and the
+/// page that confirms a bulk one.
 enum BulkActions {
     enum Kind: String, Sendable, CaseIterable {
         case retry, cancel, abort, delete
@@ -11,6 +12,20 @@ enum BulkActions {
             case .cancel: "Cancelled"
             case .abort: "Asked to abort"
             case .delete: "Deleted"
+            }
+        }
+
+        /// What it did to job `id`, in words: `done` when the job's status allowed it.
+        func outcome(ofJob id: Int64, done: Bool) -> String {
+            switch (self, done) {
+            case (.retry, true): "Job #\(id) is back in the queue."
+            case (.retry, false): "Job #\(id) was not retried: it waits already, or is gone."
+            case (.cancel, true): "Job #\(id) was cancelled."
+            case (.cancel, false): "Job #\(id) was not waiting: nothing was cancelled."
+            case (.abort, true): "Job #\(id): abort requested."
+            case (.abort, false): "Job #\(id) was neither waiting nor running: nothing to abort."
+            case (.delete, true): "Job #\(id) was deleted."
+            case (.delete, false): "Job #\(id) was not deleted: it runs, or is gone."
             }
         }
     }

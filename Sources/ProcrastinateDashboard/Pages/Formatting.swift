@@ -3,15 +3,9 @@ import Procrastinate
 
 /// How values read on a page.
 enum Format {
-    /// `1234567` as `1,234,567`.
+    /// `1234567` as `1,234,567`, whatever the server's locale.
     static func number(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var grouped = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { grouped += "," }
-            grouped.append(digit)
-        }
-        return value < 0 ? "-" + grouped : grouped
+        value.formatted(.number.locale(Locale(identifier: "en_US")))
     }
 
     /// A count, `≈` before an estimate.

@@ -11,14 +11,14 @@ struct JobDetails: Sendable {
     }
 
     /// The job's worker, as the workers table holds it.
-    struct WorkerRow: Sendable, Hashable {
+    struct JobWorker: Sendable, Hashable {
         var id: Int64
         var lastHeartbeat: Date
     }
 
     var job: Job
     var events: [Event]
-    var worker: WorkerRow?
+    var worker: JobWorker?
     /// The lock's running job (if any) and its waiting ones, in the order they run (at most
     /// ``lockLineLimit``).
     var lockLine: [Job]
@@ -33,11 +33,11 @@ struct JobDetails: Sendable {
         let events = try await session.rows(
             "SELECT type::text, at FROM procrastinate_events WHERE job_id = \(id) ORDER BY id LIMIT \(eventLimit)", as: (String?, Date?).self
         ).map { Event(type: $0.0 ?? "unknown", at: $0.1) }
-        var worker: WorkerRow?
+        var worker: JobWorker?
         if let workerID = job.workerID {
             worker = try await session.rows(
                 "SELECT id, last_heartbeat FROM procrastinate_workers WHERE id = \(workerID)", as: (Int64, Date).self
-            ).first.map { WorkerRow(id: $0.0, lastHeartbeat: $0.1) }
+            ).first.map { JobWorker(id: $0.0, lastHeartbeat: $0.1) }
         }
         var lockLine: [Job] = []
         if let lock = job.lock {
