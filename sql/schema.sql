@@ -893,6 +893,389 @@ CREATE TRIGGER procrastinate_swift_lock_heads_truncated_v1
     AFTER TRUNCATE ON procrastinate_jobs
     FOR EACH STATEMENT EXECUTE PROCEDURE procrastinate_swift_lock_heads_truncated_v1();
 
+-- Queue and task limits, declared by applications (a worker writes its app's at start) or by
+-- an operator. starts: the latest starts within the rate's period, oldest first.
+CREATE TABLE procrastinate_swift_limits (
+    scope text NOT NULL CHECK (scope IN ('queue', 'task')),
+    name character varying NOT NULL,
+    max_running integer CHECK (max_running >= 1),
+    rate_count integer CHECK (rate_count BETWEEN 1 AND 10000),
+    rate_period double precision CHECK (rate_period > 0),
+    starts timestamp with time zone[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (scope, name),
+    CHECK (max_running IS NOT NULL OR rate_count IS NOT NULL),
+    CHECK ((rate_count IS NULL) = (rate_period IS NULL))
+);
+
+-- Limit keys, with the limit their latest job was deferred with.
+CREATE TABLE procrastinate_swift_limit_keys (
+    limit_key text PRIMARY KEY,
+    max_running integer CHECK (max_running >= 1),
+    rate_count integer CHECK (rate_count BETWEEN 1 AND 10000),
+    rate_period double precision CHECK (rate_period > 0),
+    starts timestamp with time zone[] NOT NULL DEFAULT '{}',
+    CHECK (max_running IS NOT NULL OR rate_count IS NOT NULL),
+    CHECK ((rate_count IS NULL) = (rate_period IS NULL))
+);
+
+-- The limit key of each job deferred with one.
+CREATE TABLE procrastinate_swift_job_limit_keys (
+    job_id bigint PRIMARY KEY REFERENCES procrastinate_jobs (id) ON DELETE CASCADE,
+    limit_key text NOT NULL REFERENCES procrastinate_swift_limit_keys (limit_key)
+);
+
+CREATE INDEX procrastinate_swift_job_limit_keys_key_idx_v1 ON procrastinate_swift_job_limit_keys (limit_key);
+
+-- Queues no Swift worker claims from until they are resumed.
+CREATE TABLE procrastinate_swift_paused_queues (
+    queue_name character varying PRIMARY KEY,
+    paused_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
+-- The running jobs, so that a claim counts them per queue, task and key without reading the
+-- waiting ones.
+CREATE INDEX procrastinate_swift_jobs_running_idx_v1 ON procrastinate_jobs (queue_name, task_name, id)
+    WHERE status = 'doing'::procrastinate_job_status;
+
+-- How many more jobs a limit lets start at `at`, with `running` of its jobs running (a large
+-- number for what it does not limit).
+CREATE FUNCTION procrastinate_swift_limit_room_v1(
+    p_max_running integer,
+    p_rate_count integer,
+    p_rate_period double precision,
+    p_starts timestamp with time zone[],
+    p_running bigint,
+    p_at timestamp with time zone
+) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+    SELECT least(
+        COALESCE(p_max_running - p_running, 2147483647),
+        COALESCE(p_rate_count - (SELECT count(*) FROM unnest(p_starts) AS start(at)
+                                 WHERE start.at > p_at - make_interval(secs => p_rate_period)), 2147483647)
+    )::integer
+$$;
+
+-- A rate limit's window after `started` more starts at `at`: its starts within the period,
+-- the newest rate_count of them, oldest first.
+CREATE FUNCTION procrastinate_swift_rate_window_v1(
+    p_starts timestamp with time zone[],
+    p_rate_count integer,
+    p_rate_period double precision,
+    p_at timestamp with time zone,
+    p_started bigint
+) RETURNS timestamp with time zone[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE(array_agg(kept.at ORDER BY kept.at), '{}') FROM (
+        SELECT recent.at FROM (
+            SELECT start.at FROM unnest(p_starts) AS start(at) WHERE start.at > p_at - make_interval(secs => p_rate_period)
+            UNION ALL
+            SELECT p_at FROM generate_series(1, p_started)
+        ) AS recent
+        ORDER BY recent.at DESC
+        LIMIT p_rate_count
+    ) AS kept
+$$;
+
+-- The limit keys of the running jobs, with how many of each run.
+CREATE FUNCTION procrastinate_swift_running_keys_v1(OUT limit_keys text[], OUT running integer[])
+LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(array_agg(counted.limit_key), '{}'), COALESCE(array_agg(counted.running), '{}')
+    FROM (
+        SELECT keyed.limit_key, count(*)::integer AS running
+        FROM procrastinate_jobs AS job
+        JOIN procrastinate_swift_job_limit_keys AS keyed ON keyed.job_id = job.id
+        WHERE job.status = 'doing'
+        GROUP BY keyed.limit_key
+    ) AS counted
+$$;
+
+-- Inserts jobs as procrastinate_defer_jobs_v1 does, each with its limit key (NULL: none) and
+-- that key's limit, which becomes the key's; returns their ids in the order given. Key rows
+-- are written in key order, as claims hold them, so that neither waits on the other in a cycle.
+CREATE FUNCTION procrastinate_swift_insert_limited_jobs_v1(
+    queue_names character varying[],
+    task_names character varying[],
+    priorities integer[],
+    locks text[],
+    queueing_locks text[],
+    args text[],
+    scheduled_ats timestamp with time zone[],
+    limit_keys text[],
+    key_max_running integer[],
+    key_rate_counts integer[],
+    key_rate_periods double precision[]
+) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+    declared_keys text[];
+    declared_max_running integer[];
+    declared_rate_counts integer[];
+    declared_rate_periods double precision[];
+BEGIN
+    -- Each key once, with the limit of its last job given.
+    SELECT COALESCE(array_agg(given.limit_key ORDER BY given.limit_key), '{}'),
+        COALESCE(array_agg(given.max_running ORDER BY given.limit_key), '{}'),
+        COALESCE(array_agg(given.rate_count ORDER BY given.limit_key), '{}'),
+        COALESCE(array_agg(given.rate_period ORDER BY given.limit_key), '{}')
+    INTO declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods
+    FROM (
+        SELECT DISTINCT ON (given.limit_key) given.limit_key, given.max_running, given.rate_count, given.rate_period
+        FROM unnest(limit_keys, key_max_running, key_rate_counts, key_rate_periods) WITH ORDINALITY
+            AS given(limit_key, max_running, rate_count, rate_period, position)
+        WHERE given.limit_key IS NOT NULL
+        ORDER BY given.limit_key, given.position DESC
+    ) AS given;
+
+    INSERT INTO procrastinate_swift_limit_keys (limit_key, max_running, rate_count, rate_period)
+    SELECT * FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods)
+    ON CONFLICT (limit_key) DO NOTHING;
+
+    PERFORM FROM procrastinate_swift_limit_keys AS key
+    JOIN unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods)
+        AS declared(limit_key, max_running, rate_count, rate_period) ON declared.limit_key = key.limit_key
+    WHERE (key.max_running, key.rate_count, key.rate_period) IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period)
+    ORDER BY key.limit_key
+    FOR NO KEY UPDATE OF key;
+
+    UPDATE procrastinate_swift_limit_keys AS key
+    SET max_running = declared.max_running, rate_count = declared.rate_count, rate_period = declared.rate_period
+    FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods)
+        AS declared(limit_key, max_running, rate_count, rate_period)
+    WHERE key.limit_key = declared.limit_key
+      AND (key.max_running, key.rate_count, key.rate_period) IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period);
+
+    ids := procrastinate_defer_jobs_v1(ARRAY(
+        SELECT ROW(job.queue_name, job.task_name, job.priority, job.lock, job.queueing_lock, job.args::jsonb, job.scheduled_at)::procrastinate_job_to_defer_v1
+        FROM unnest(queue_names, task_names, priorities, locks, queueing_locks, args, scheduled_ats)
+            WITH ORDINALITY AS job(queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at, position)
+        ORDER BY job.position
+    ));
+
+    INSERT INTO procrastinate_swift_job_limit_keys (job_id, limit_key)
+    SELECT ids[given.position], given.limit_key
+    FROM unnest(limit_keys) WITH ORDINALITY AS given(limit_key, position)
+    WHERE given.limit_key IS NOT NULL;
+
+    RETURN ids;
+END;
+$$;
+
+-- procrastinate_swift_insert_limited_jobs_v1 in a procedure that commits before it answers
+-- (see procrastinate_swift_defer_jobs_v1).
+CREATE PROCEDURE procrastinate_swift_defer_limited_jobs_v1(
+    queue_names character varying[],
+    task_names character varying[],
+    priorities integer[],
+    locks text[],
+    queueing_locks text[],
+    args text[],
+    scheduled_ats timestamp with time zone[],
+    limit_keys text[],
+    key_max_running integer[],
+    key_rate_counts integer[],
+    key_rate_periods double precision[],
+    INOUT ids bigint[] DEFAULT NULL
+) LANGUAGE plpgsql AS $$
+BEGIN
+    ids := procrastinate_swift_insert_limited_jobs_v1(
+        queue_names, task_names, priorities, locks, queueing_locks, args, scheduled_ats,
+        limit_keys, key_max_running, key_rate_counts, key_rate_periods);
+    COMMIT;
+END;
+$$;
+
+-- The claim of procrastinate_swift_fetch_jobs_v2 within every limit and outside paused queues.
+-- 1. The queue and task limits the claim may use are held, in (scope, name) order.
+-- 2. In a snapshot taken after that: the queues to claim from (the named ones, or every queue
+--    with waiting jobs), less the paused ones and those without room; the room of each
+--    limited task; the running jobs of each key.
+-- 3. Each queue's best heads and unlocked jobs by its own indexes, as many as its room,
+--    passing over the jobs of tasks and keys without room; then at most each task's and each
+--    key's room of them, best first, up to p_limit.
+-- 4. The keys of those jobs are held, in key order; in a new snapshot the keys' room is read
+--    again, and the jobs that fit (and, for a lock's head, whose lock has no running job) start.
+-- 5. Each rate limit's window records the starts.
+CREATE FUNCTION procrastinate_swift_fetch_limited_jobs_v1(
+    target_queue_names character varying[],
+    p_worker_id bigint,
+    p_limit integer,
+    target_task_names character varying[]
+) RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET jit = off AS $$
+DECLARE
+    claim_time timestamp with time zone;
+    open_queues character varying[];
+    queue_rooms integer[];
+    limited_tasks character varying[];
+    task_rooms integer[];
+    running_keys text[];
+    running_counts integer[];
+    candidate_ids bigint[];
+BEGIN
+    PERFORM FROM procrastinate_swift_limits AS limited
+    WHERE (limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
+       OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names)))
+    ORDER BY limited.scope, limited.name
+    FOR NO KEY UPDATE;
+    claim_time := clock_timestamp();
+
+    WITH RECURSIVE unlocked_queues AS (
+        (SELECT job.queue_name FROM procrastinate_jobs AS job
+         WHERE job.status = 'todo' AND job.lock IS NULL ORDER BY job.queue_name LIMIT 1)
+        UNION ALL
+        SELECT (SELECT job.queue_name FROM procrastinate_jobs AS job
+                WHERE job.status = 'todo' AND job.lock IS NULL AND job.queue_name > unlocked_queues.queue_name
+                ORDER BY job.queue_name LIMIT 1)
+        FROM unlocked_queues WHERE unlocked_queues.queue_name IS NOT NULL
+    ), head_queues AS (
+        (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head ORDER BY head.queue_name LIMIT 1)
+        UNION ALL
+        SELECT (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head
+                WHERE head.queue_name > head_queues.queue_name ORDER BY head.queue_name LIMIT 1)
+        FROM head_queues WHERE head_queues.queue_name IS NOT NULL
+    ), targets AS (
+        SELECT given.queue_name FROM unnest(target_queue_names) AS given(queue_name)
+        UNION
+        SELECT unlocked_queues.queue_name FROM unlocked_queues
+        WHERE target_queue_names IS NULL AND unlocked_queues.queue_name IS NOT NULL
+        UNION
+        SELECT head_queues.queue_name FROM head_queues
+        WHERE target_queue_names IS NULL AND head_queues.queue_name IS NOT NULL
+    ), rooms AS (
+        SELECT targets.queue_name, procrastinate_swift_limit_room_v1(
+            limited.max_running, limited.rate_count, limited.rate_period, limited.starts,
+            (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.queue_name = targets.queue_name),
+            claim_time) AS room
+        FROM targets
+        LEFT JOIN procrastinate_swift_limits AS limited ON limited.scope = 'queue' AND limited.name = targets.queue_name
+        WHERE NOT EXISTS (SELECT FROM procrastinate_swift_paused_queues AS paused WHERE paused.queue_name = targets.queue_name)
+    )
+    SELECT COALESCE(array_agg(rooms.queue_name), '{}'), COALESCE(array_agg(rooms.room), '{}')
+    INTO open_queues, queue_rooms
+    FROM rooms WHERE rooms.room > 0;
+
+    SELECT COALESCE(array_agg(limited.name), '{}'), COALESCE(array_agg(procrastinate_swift_limit_room_v1(
+            limited.max_running, limited.rate_count, limited.rate_period, limited.starts,
+            (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.task_name = limited.name),
+            claim_time)), '{}')
+    INTO limited_tasks, task_rooms
+    FROM procrastinate_swift_limits AS limited
+    WHERE limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names));
+
+    SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
+
+    candidate_ids := ARRAY(
+        SELECT ranked.id FROM (
+            SELECT candidates.*,
+                row_number() OVER (PARTITION BY candidates.queue_name ORDER BY candidates.priority DESC, candidates.id ASC) AS queue_rank,
+                row_number() OVER (PARTITION BY candidates.task_name ORDER BY candidates.priority DESC, candidates.id ASC) AS task_rank,
+                row_number() OVER (PARTITION BY candidates.limit_key ORDER BY candidates.priority DESC, candidates.id ASC) AS key_rank
+            FROM (
+                SELECT target.queue_name, target.room AS queue_room, heads.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
+                CROSS JOIN LATERAL (
+                    SELECT job.id, job.priority, job.task_name, keyed.limit_key, keyed.room AS key_room
+                    FROM procrastinate_swift_lock_heads AS head
+                    JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                    LEFT JOIN LATERAL (
+                        SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
+                            key.max_running, key.rate_count, key.rate_period, key.starts,
+                            COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS room
+                        FROM procrastinate_swift_job_limit_keys AS job_key
+                        JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
+                        WHERE job_key.job_id = job.id
+                    ) AS keyed ON true
+                    WHERE head.queue_name = target.queue_name AND job.status = 'todo'
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0
+                      AND COALESCE(keyed.room, 1) > 0
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                      AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                    ORDER BY head.priority DESC, head.job_id ASC
+                    LIMIT least(p_limit, target.room)
+                    FOR UPDATE OF head, job SKIP LOCKED
+                ) AS heads
+                UNION ALL
+                SELECT target.queue_name, target.room AS queue_room, unlocked.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
+                CROSS JOIN LATERAL (
+                    SELECT job.id, job.priority, job.task_name, keyed.limit_key, keyed.room AS key_room
+                    FROM procrastinate_jobs AS job
+                    LEFT JOIN LATERAL (
+                        SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
+                            key.max_running, key.rate_count, key.rate_period, key.starts,
+                            COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS room
+                        FROM procrastinate_swift_job_limit_keys AS job_key
+                        JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
+                        WHERE job_key.job_id = job.id
+                    ) AS keyed ON true
+                    WHERE job.queue_name = target.queue_name AND job.status = 'todo' AND job.lock IS NULL
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0
+                      AND COALESCE(keyed.room, 1) > 0
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                    ORDER BY job.priority DESC, job.id ASC
+                    LIMIT least(p_limit, target.room)
+                    FOR UPDATE OF job SKIP LOCKED
+                ) AS unlocked
+            ) AS candidates
+        ) AS ranked
+        WHERE ranked.queue_rank <= ranked.queue_room
+          AND ranked.task_rank <= COALESCE(task_rooms[array_position(limited_tasks, ranked.task_name)], p_limit)
+          AND (ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room)
+        ORDER BY ranked.priority DESC, ranked.id ASC
+        LIMIT p_limit
+    );
+
+    PERFORM FROM procrastinate_swift_limit_keys AS key
+    WHERE key.limit_key IN (SELECT job_key.limit_key FROM procrastinate_swift_job_limit_keys AS job_key WHERE job_key.job_id = ANY (candidate_ids))
+    ORDER BY key.limit_key
+    FOR NO KEY UPDATE;
+
+    SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
+
+    RETURN QUERY
+    WITH fitting AS (
+        SELECT ranked.id FROM (
+            SELECT job.id, job_key.limit_key,
+                row_number() OVER (PARTITION BY job_key.limit_key ORDER BY job.priority DESC, job.id ASC) AS key_rank,
+                procrastinate_swift_limit_room_v1(
+                    key.max_running, key.rate_count, key.rate_period, key.starts,
+                    COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS key_room
+            FROM procrastinate_jobs AS job
+            LEFT JOIN procrastinate_swift_job_limit_keys AS job_key ON job_key.job_id = job.id
+            LEFT JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
+            WHERE job.id = ANY (candidate_ids)
+        ) AS ranked
+        WHERE ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room
+    ), started AS (
+        UPDATE procrastinate_jobs AS job
+        SET status = 'doing', worker_id = p_worker_id
+        WHERE job.id = ANY (ARRAY(SELECT fitting.id FROM fitting))
+          AND job.status = 'todo'
+          AND (job.lock IS NULL OR (
+              EXISTS (SELECT FROM procrastinate_swift_lock_heads AS head WHERE head.lock = job.lock AND head.job_id = job.id)
+              AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = job.lock AND running.status = 'doing')))
+        RETURNING job.*
+    ), limit_windows AS (
+        UPDATE procrastinate_swift_limits AS limited
+        SET starts = procrastinate_swift_rate_window_v1(limited.starts, limited.rate_count, limited.rate_period, claim_time, counted.started)
+        FROM (
+            SELECT 'queue' AS scope, started.queue_name AS name, count(*) AS started FROM started GROUP BY started.queue_name
+            UNION ALL
+            SELECT 'task', started.task_name, count(*) FROM started GROUP BY started.task_name
+        ) AS counted
+        WHERE limited.scope = counted.scope AND limited.name = counted.name AND limited.rate_count IS NOT NULL
+    ), key_windows AS (
+        UPDATE procrastinate_swift_limit_keys AS key
+        SET starts = procrastinate_swift_rate_window_v1(key.starts, key.rate_count, key.rate_period, claim_time, counted.started)
+        FROM (
+            SELECT job_key.limit_key, count(*) AS started FROM started
+            JOIN procrastinate_swift_job_limit_keys AS job_key ON job_key.job_id = started.id
+            GROUP BY job_key.limit_key
+        ) AS counted
+        WHERE key.limit_key = counted.limit_key AND key.rate_count IS NOT NULL
+    )
+    SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
+END;
+$$;
+
 -- Claims up to p_limit runnable jobs of the tasks named (NULL: every task) for a worker in one
 -- statement, with the semantics of procrastinate_fetch_job_v2 called p_limit times: todo, in
 -- the queues (NULL: any), due, highest priority then lowest id, rows locked by others skipped;
@@ -907,6 +1290,8 @@ CREATE TRIGGER procrastinate_swift_lock_heads_truncated_v1
 -- ones instead of coming back empty. A head's row is locked with its job, so that a claim
 -- neither waits in its trigger for another writer of that lock nor claims a head whose lock
 -- another claim has just started running (checked afresh once the rows are held).
+-- While a limit exists or a queue is paused, procrastinate_swift_fetch_limited_jobs_v1 claims
+-- instead.
 CREATE FUNCTION procrastinate_swift_fetch_jobs_v2(
     target_queue_names character varying[],
     p_worker_id bigint,
@@ -917,8 +1302,12 @@ SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
     candidate_ids bigint[];
 BEGIN
-    -- Every queue: the best heads and unlocked jobs by the indexes of every queue. Queues
-    -- named: each queue's by its own indexes.
+    IF EXISTS (SELECT FROM procrastinate_swift_limits) OR EXISTS (SELECT FROM procrastinate_swift_limit_keys)
+       OR EXISTS (SELECT FROM procrastinate_swift_paused_queues) THEN
+        RETURN QUERY SELECT * FROM procrastinate_swift_fetch_limited_jobs_v1(target_queue_names, p_worker_id, p_limit, target_task_names);
+        RETURN;
+    END IF;
+
     IF target_queue_names IS NULL THEN
         candidate_ids := ARRAY(
             SELECT candidates.id FROM (
@@ -979,8 +1368,6 @@ BEGIN
         );
     END IF;
 
-    -- A new statement, so a snapshot taken once the heads' rows are held: a job of their lock
-    -- that another claim started and committed meanwhile is seen running here.
     RETURN QUERY
     WITH started AS (
         UPDATE procrastinate_jobs AS job
@@ -1103,19 +1490,36 @@ CREATE INDEX IF NOT EXISTS procrastinate_swift_jobs_scheduled_idx ON procrastina
 -- a fetch that found nothing, and passes the time since that fetch began: a job that became
 -- due meanwhile answers zero or less (run it now), one due before that fetch (blocked by its
 -- lock) does not count.
+-- A full rate window of those queues, tasks or keys counts too: the moment it lets a job
+-- start, when later than `since_seconds` ago.
 CREATE FUNCTION procrastinate_swift_next_scheduled_job_v1(
     target_queue_names character varying[],
     target_task_names character varying[],
     since_seconds double precision
 ) RETURNS double precision LANGUAGE sql STABLE AS $$
-    SELECT extract(epoch FROM job.scheduled_at - now())::double precision
-    FROM procrastinate_jobs AS job
-    WHERE job.status = 'todo' AND job.scheduled_at IS NOT NULL
-      AND job.scheduled_at > now() - make_interval(secs => since_seconds)
-      AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
-      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-    ORDER BY job.scheduled_at
-    LIMIT 1
+    SELECT min(due.seconds) FROM (
+        (SELECT extract(epoch FROM job.scheduled_at - now())::double precision AS seconds
+         FROM procrastinate_jobs AS job
+         WHERE job.status = 'todo' AND job.scheduled_at IS NOT NULL
+           AND job.scheduled_at > now() - make_interval(secs => since_seconds)
+           AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+           AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+         ORDER BY job.scheduled_at
+         LIMIT 1)
+        UNION ALL
+        SELECT extract(epoch FROM window_full.starts[cardinality(window_full.starts) - window_full.rate_count + 1]
+                       + make_interval(secs => window_full.rate_period) - now())::double precision
+        FROM (
+            SELECT limited.starts, limited.rate_count, limited.rate_period FROM procrastinate_swift_limits AS limited
+            WHERE (limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
+               OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names)))
+            UNION ALL
+            SELECT key.starts, key.rate_count, key.rate_period FROM procrastinate_swift_limit_keys AS key
+        ) AS window_full
+        WHERE window_full.rate_count IS NOT NULL AND cardinality(window_full.starts) >= window_full.rate_count
+          AND window_full.starts[cardinality(window_full.starts) - window_full.rate_count + 1]
+              + make_interval(secs => window_full.rate_period) > now() - make_interval(secs => since_seconds)
+    ) AS due
 $$;
 
 -- Defers one tick of a periodic task, unless some scheduler deferred it before; returns the
@@ -1332,6 +1736,74 @@ BEGIN
 END;
 $$;
 
+-- Waiting jobs of the queues and tasks given (NULL: any) held back by a queue, task or key
+-- limit without room now, counted up to 10,000 per limit (a job behind two full limits counts
+-- twice): what a worker reports as its jobs delayed by limits.
+CREATE FUNCTION procrastinate_swift_delayed_jobs_v1(
+    target_queue_names character varying[],
+    target_task_names character varying[]
+) RETURNS bigint LANGUAGE sql STABLE AS $$
+    WITH running_keys AS (
+        SELECT * FROM procrastinate_swift_running_keys_v1()
+    ), full_limits AS (
+        SELECT limited.scope, limited.name FROM procrastinate_swift_limits AS limited
+        WHERE procrastinate_swift_limit_room_v1(limited.max_running, limited.rate_count, limited.rate_period, limited.starts,
+            (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing'
+             AND (CASE limited.scope WHEN 'queue' THEN job.queue_name ELSE job.task_name END) = limited.name),
+            clock_timestamp()) <= 0
+    ), full_keys AS (
+        SELECT key.limit_key FROM procrastinate_swift_limit_keys AS key CROSS JOIN running_keys
+        WHERE procrastinate_swift_limit_room_v1(key.max_running, key.rate_count, key.rate_period, key.starts,
+            COALESCE(running_keys.running[array_position(running_keys.limit_keys, key.limit_key)], 0), clock_timestamp()) <= 0
+    )
+    SELECT COALESCE(sum(delayed.count), 0)::bigint FROM (
+        SELECT (SELECT count(*) FROM (
+                    SELECT FROM procrastinate_jobs AS job
+                    WHERE job.status = 'todo'
+                      AND (CASE full_limits.scope WHEN 'queue' THEN job.queue_name ELSE job.task_name END) = full_limits.name
+                      AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                    LIMIT 10000) AS waiting) AS count
+        FROM full_limits
+        UNION ALL
+        SELECT (SELECT count(*) FROM (
+                    SELECT FROM procrastinate_swift_job_limit_keys AS job_key
+                    JOIN procrastinate_jobs AS job ON job.id = job_key.job_id
+                    WHERE job_key.limit_key = full_keys.limit_key AND job.status = 'todo'
+                      AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                    LIMIT 10000) AS waiting)
+        FROM full_keys
+    ) AS delayed
+$$;
+
+-- Pauses a queue for every Swift worker: no claim takes its jobs until it is resumed (running
+-- jobs finish). Returns false when it was paused already.
+CREATE FUNCTION procrastinate_swift_pause_queue_v1(p_queue_name character varying)
+RETURNS boolean LANGUAGE sql AS $$
+    WITH paused AS (
+        INSERT INTO procrastinate_swift_paused_queues (queue_name) VALUES (p_queue_name)
+        ON CONFLICT (queue_name) DO NOTHING
+        RETURNING queue_name
+    )
+    SELECT EXISTS (SELECT FROM paused)
+$$;
+
+-- Resumes a paused queue and wakes the workers listening for it. Returns false when it was not
+-- paused.
+CREATE FUNCTION procrastinate_swift_resume_queue_v1(p_queue_name character varying)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM procrastinate_swift_paused_queues WHERE queue_name = p_queue_name;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM pg_notify('procrastinate_queue_v1#' || p_queue_name, json_build_object('type', 'queue_resumed', 'queue', p_queue_name)::text);
+    PERFORM pg_notify('procrastinate_any_queue_v1', json_build_object('type', 'queue_resumed', 'queue', p_queue_name)::text);
+    RETURN true;
+END;
+$$;
+
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_01_pre_add_swift_batched_fetch_and_finish');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_02_pre_add_swift_finish_and_fetch');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_03_pre_add_swift_worker_leases');
@@ -1342,3 +1814,4 @@ INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_07_pre_add_swif
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_08_pre_add_swift_lock_heads');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_09_pre_add_swift_batched_retention');
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_10_pre_add_swift_defer_procedure');
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_11_pre_add_swift_limits');

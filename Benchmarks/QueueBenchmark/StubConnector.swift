@@ -76,4 +76,10 @@ final class StubConnector: Connector {
     func stalledJobs(secondsSinceHeartbeat: Double, queue: String?, taskName: String?) async throws -> [Job] { throw Unsupported() }
     func listWorkers() async throws -> [WorkerInfo] { throw Unsupported() }
     func isSchemaApplied() async throws -> Bool { true }
+    func setLimit(_ limit: Limit?, for target: LimitTarget) async throws { throw Unsupported() }
+    func limitUsage() async throws -> [LimitUsage] { [] }
+    func jobsDelayedByLimits(queues: [String]?, taskNames: [String]?) async throws -> Int { 0 }
+    func pauseQueue(_ name: String) async throws -> Bool { throw Unsupported() }
+    func resumeQueue(_ name: String) async throws -> Bool { throw Unsupported() }
+    func pausedQueues() async throws -> [PausedQueue] { [] }
 }

@@ -49,6 +49,13 @@ public actor InMemoryConnector: NotifyingConnector {
     private var lastWorkerID: Int64 = 0
     private let clock: @Sendable () -> Date
     private var listeners: [UUID: (queues: [String]?, notify: @Sendable (JobNotification) -> Void)] = [:]
+    /// The limits of queues, tasks and keys, each with its latest starts (see
+    /// `InMemoryConnector+Limits.swift`).
+    var limits: [LimitTarget: LimitWindow] = [:]
+    /// The limit key of each job deferred with one.
+    var jobKeys: [Int64: String] = [:]
+    /// The paused queues, and since when.
+    var pausedSince: [String: Date] = [:]
 
     /// An empty store; `clock` tells the time (injectable for tests of delays).
     public init(clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -63,6 +70,9 @@ public actor InMemoryConnector: NotifyingConnector {
         registrations = [:]
         orphans = [:]
         periodicDefers = []
+        limits = [:]
+        jobKeys = [:]
+        pausedSince = [:]
     }
 
     // MARK: Deferring
@@ -71,6 +81,12 @@ public actor InMemoryConnector: NotifyingConnector {
         var waitingLocks = Set(jobs.values.filter { $0.status == .todo }.compactMap(\.queueingLock))
         for job in newJobs {
             try InvalidQueueName.check(job.queue)
+            if let key = job.limitKey {
+                guard let keyLimit = job.keyLimit else {
+                    throw ConfigurationError(description: "limit key '\(key)' of task '\(job.taskName)' comes without its limit")
+                }
+                try keyLimit.check(for: "key '\(key)'")
+            }
             if let key = job.queueingLock {
                 guard waitingLocks.insert(key).inserted else { throw AlreadyEnqueued(queueingLock: key) }
             }
@@ -89,6 +105,10 @@ public actor InMemoryConnector: NotifyingConnector {
             queueingLock: new.queueingLock, arguments: new.arguments, scheduledAt: new.scheduledAt
         )
         jobs[job.id] = job
+        if let key = new.limitKey, let keyLimit = new.keyLimit {
+            jobKeys[job.id] = key
+            limits[.key(key), default: LimitWindow(limit: keyLimit)].limit = keyLimit
+        }
         if let scheduledAt = job.scheduledAt {
             record("scheduled", for: job.id, at: scheduledAt)
         }
@@ -123,25 +143,29 @@ public actor InMemoryConnector: NotifyingConnector {
         while fetched.count < limit {
             let candidates = jobs.values.filter { job in
                 job.status == .todo && (queues?.contains(job.queue) ?? true) && (taskNames?.contains(job.taskName) ?? true)
-                    && (job.scheduledAt.map { $0 <= now } ?? true) && !isBlocked(job)
+                    && (job.scheduledAt.map { $0 <= now } ?? true) && !isBlocked(job) && pausedSince[job.queue] == nil
+                    && hasRoom(for: job, at: now)
             }
             guard var job = candidates.min(by: { ($0.priority, -$0.id) > ($1.priority, -$1.id) }) else { break }
             job.status = .doing
             job.workerID = workerID
             jobs[job.id] = job
+            recordStart(of: job, at: now)
             record("started", for: job.id)
             fetched.append(job)
         }
         return fetched
     }
 
-    /// The rule of `procrastinate_swift_next_scheduled_job_v1`.
+    /// The rule of `procrastinate_swift_next_scheduled_job_v1`: the earliest job scheduled, or
+    /// rate window opening, later than `since` ago.
     public func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) -> Duration? {
         let now = clock()
-        let earliest = now.addingTimeInterval(-(Double(since.components.seconds) + Double(since.components.attoseconds) / 1e18))
-        let next = jobs.values.lazy.filter { job in
+        let earliest = now.addingTimeInterval(-since.seconds)
+        let scheduled = jobs.values.lazy.filter { job in
             job.status == .todo && (queues?.contains(job.queue) ?? true) && (taskNames?.contains(job.taskName) ?? true)
-        }.compactMap(\.scheduledAt).filter { $0 > earliest }.min()
+        }.compactMap(\.scheduledAt)
+        let next = (Array(scheduled) + windowOpenings(queues: queues, taskNames: taskNames)).filter { $0 > earliest }.min()
         return next.map { .milliseconds(Int64(($0.timeIntervalSince(now) * 1000).rounded(.up))) }
     }
 
@@ -422,7 +446,7 @@ public actor InMemoryConnector: NotifyingConnector {
         for await _ in waiter {}
     }
 
-    private func notify(_ notification: JobNotification, queue: String) {
+    func notify(_ notification: JobNotification, queue: String) {
         for listener in listeners.values where listener.queues?.contains(queue) ?? true {
             listener.notify(notification)
         }
@@ -432,6 +456,7 @@ public actor InMemoryConnector: NotifyingConnector {
 
     private func delete(_ id: Int64) {
         jobs[id] = nil
+        jobKeys[id] = nil
         orphans[id] = nil
         events.removeAll { $0.jobID == id }
         for index in periodicDefers.indices where periodicDefers[index].jobID == id {

@@ -18,6 +18,7 @@ public final class App: TaskRegistrar {
     public let logger: Logger
     let registry = TaskRegistry()
     let periodicRegistry = Mutex<[PeriodicTask]>([])
+    let queueLimits = Mutex<[String: Limit]>([:])
 
     /// An app storing jobs through `connector`, with the ``BuiltinTasks`` registered.
     public init(connector: any Connector, logger: Logger = Logger(label: "procrastinate")) {

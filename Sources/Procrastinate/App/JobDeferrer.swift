@@ -63,9 +63,14 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
         }
         let merged = defaults.overridden(by: options)
         let now = Date()
-        let jobs = try arguments.map { try merged.newJob(taskName: name, arguments: $0, now: now) }
+        var jobs = try arguments.map { try merged.newJob(taskName: name, arguments: $0, now: now) }
         if let decodedByName {
             for job in jobs { try decodedByName.checkArguments(job.arguments) }
+        }
+        if let definition = app.task(named: name) {
+            jobs = try jobs.map { try definition.withLimitKey($0, given: merged.limitKey) }
+        } else if let key = merged.limitKey {
+            throw ConfigurationError(description: "limit key '\(key)' given for task '\(name)', which this app does not know: its keyLimit is unknown")
         }
         return (app, jobs)
     }

@@ -23,14 +23,18 @@ public struct JobOptions: Sendable, Hashable {
     public var scheduleIn: Duration?
     /// Arguments merged into each job's; a job's own arguments win.
     public var extraArguments: [String: JSONValue]
+    /// The limit key of the jobs, over the one their task computes (the task's
+    /// ``TaskOptions/keyLimit`` applies to it).
+    public var limitKey: String?
 
     /// Options; unset ones come from what they override.
     public init(
         queue: String? = nil, priority: Int? = nil, lock: String? = nil, queueingLock: String? = nil,
-        scheduleAt: Date? = nil, scheduleIn: Duration? = nil, extraArguments: [String: JSONValue] = [:]
+        scheduleAt: Date? = nil, scheduleIn: Duration? = nil, extraArguments: [String: JSONValue] = [:], limitKey: String? = nil
     ) {
         (self.queue, self.priority, self.lock, self.queueingLock) = (queue, priority, lock, queueingLock)
         (self.scheduleAt, self.scheduleIn, self.extraArguments) = (scheduleAt, scheduleIn, extraArguments)
+        self.limitKey = limitKey
     }
 
     /// These options, with `later`'s wherever it gives one (extra arguments merged key by key,
@@ -41,6 +45,7 @@ public struct JobOptions: Sendable, Hashable {
         merged.priority = later.priority ?? priority
         merged.lock = later.lock ?? lock
         merged.queueingLock = later.queueingLock ?? queueingLock
+        merged.limitKey = later.limitKey ?? limitKey
         if later.scheduleAt != nil || later.scheduleIn != nil {
             (merged.scheduleAt, merged.scheduleIn) = (later.scheduleAt, later.scheduleIn)
         }

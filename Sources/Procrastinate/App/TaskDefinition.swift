@@ -14,16 +14,24 @@ public struct TaskOptions: Sendable {
     public var timeout: Duration?
     /// Middleware around this task's jobs, inside the worker's, outermost first.
     public var middleware: [any JobMiddleware]
+    /// The limit of all its jobs together, across every Swift worker (nil: none). A worker
+    /// writes it to the database when it starts.
+    public var limit: Limit?
+    /// The limit of the jobs of each limit key (nil: its jobs take no key), across every Swift
+    /// worker and every task whose jobs share the key.
+    public var keyLimit: Limit?
 
     /// Options; the defaults are Procrastinate's.
     public init(
         jobs: JobOptions = JobOptions(), retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
-        middleware: [any JobMiddleware] = []
+        middleware: [any JobMiddleware] = [], limit: Limit? = nil, keyLimit: Limit? = nil
     ) {
         self.jobs = jobs
         self.retry = retry
         self.timeout = timeout
         self.middleware = middleware
+        self.limit = limit
+        self.keyLimit = keyLimit
     }
 }
 
@@ -42,14 +50,22 @@ public final class TaskDefinition: Sendable {
     private let binding: Mutex<Binding>
     private let body: @Sendable (_ arguments: String, _ context: JobContext, _ name: String) async throws -> Void
     private let decodes: @Sendable (_ arguments: String, _ name: String) throws -> Void
+    /// The limit key of a job's arguments (nil: the task computes none).
+    private let limitKeyOf: (@Sendable (_ arguments: String, _ name: String) throws -> String?)?
     /// The type its arguments decode as.
     let argumentsType: ObjectIdentifier
 
     init<Arguments: Decodable & Sendable>(
         name: String, aliases: [String], options: TaskOptions, arguments: Arguments.Type,
+        limitKey: (@Sendable (Arguments) -> String?)? = nil,
         body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
     ) {
         self.options = options
+        if let limitKey {
+            self.limitKeyOf = { json, name in limitKey(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name)) }
+        } else {
+            self.limitKeyOf = nil
+        }
         self.binding = Mutex(Binding(app: nil, name: name, aliases: aliases))
         self.body = { json, context, name in
             try await body(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name), context)
@@ -63,6 +79,23 @@ public final class TaskDefinition: Sendable {
     /// Throws ``ArgumentsError`` unless `arguments` decode as the task's arguments.
     public func checkArguments(_ arguments: String) throws {
         try decodes(arguments, name)
+    }
+
+    /// `job` with its limit key: the one given, or else the one the task computes from its
+    /// arguments; and the task's ``TaskOptions/keyLimit`` with it.
+    ///
+    /// - Throws: ``ConfigurationError`` for a key given to a task without a key limit.
+    func withLimitKey(_ job: NewJob, given: String?) throws -> NewJob {
+        var job = job
+        job.limitKey = try given ?? limitKeyOf?(job.arguments, name)
+        guard job.limitKey != nil else { return job }
+        guard let keyLimit = options.keyLimit else {
+            throw ConfigurationError(
+                description: "task '\(name)' got limit key '\(job.limitKey!)' but declares no keyLimit: give the task a keyLimit"
+            )
+        }
+        job.keyLimit = keyLimit
+        return job
     }
 
     /// The task's name (with its blueprint namespace, once added to an app).

@@ -30,13 +30,15 @@ public struct TaskHandle<Arguments: Codable & Sendable>: Sendable {
     ///   - scheduleAt: Not before this time (give this or `scheduleIn`).
     ///   - scheduleIn: Not before this long from now.
     ///   - extraArguments: Arguments merged into each job's; the deferred arguments win.
+    ///   - limitKey: The jobs' limit key, over the one the task computes (the task's
+    ///     ``TaskOptions/keyLimit`` applies to it).
     public func configure(
         queue: String? = nil, priority: Int? = nil, lock: String? = nil, queueingLock: String? = nil, scheduleAt: Date? = nil,
-        scheduleIn: Duration? = nil, extraArguments: [String: JSONValue] = [:]
+        scheduleIn: Duration? = nil, extraArguments: [String: JSONValue] = [:], limitKey: String? = nil
     ) -> JobDeferrer<Arguments> {
         configure(JobOptions(
             queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, scheduleAt: scheduleAt,
-            scheduleIn: scheduleIn, extraArguments: extraArguments
+            scheduleIn: scheduleIn, extraArguments: extraArguments, limitKey: limitKey
         ))
     }
 

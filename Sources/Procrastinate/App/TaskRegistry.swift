@@ -69,33 +69,46 @@ extension TaskRegistrar {
     ///   - retry: When a failed job runs again (nil: never).
     ///   - timeout: How long a job may run before it is cancelled.
     ///   - middleware: Code around this task's jobs (inside the worker's middleware).
+    ///   - limit: The limit of all its jobs together, across every Swift worker.
+    ///   - keyLimit: The limit of the jobs of each limit key.
+    ///   - limitKey: The limit key of a job, from its arguments (nil: none).
     ///   - body: Runs a job: its decoded arguments and its context.
     /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken,
-    ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on.
+    ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on,
+    ///   ``ConfigurationError`` for a limit out of range or a `limitKey` without `keyLimit`.
     public func task<Arguments: Codable & Sendable>(
         _ name: String, aliases: [String] = [], queue: String = "default", priority: Int = 0, lock: String? = nil,
         queueingLock: String? = nil, retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
-        middleware: [any JobMiddleware] = [],
+        middleware: [any JobMiddleware] = [], limit: Limit? = nil, keyLimit: Limit? = nil,
+        limitKey: (@Sendable (Arguments) -> String?)? = nil,
         _ body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
         let options = TaskOptions(
             jobs: JobOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock), retry: retry,
-            timeout: timeout, middleware: middleware
+            timeout: timeout, middleware: middleware, limit: limit, keyLimit: keyLimit
         )
-        return try task(name, aliases: aliases, options: options, body)
+        return try task(name, aliases: aliases, options: options, limitKey: limitKey, body)
     }
 
     /// Registers a task with its options in one value: its jobs' defaults (any ``JobOptions``)
-    /// and how it runs.
+    /// and how it runs; `limitKey` computes a job's limit key from its arguments.
     ///
     /// - Throws: ``TaskAlreadyRegistered`` when the name or an alias is taken,
-    ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on.
+    ///   ``InvalidQueueName`` for a queue name PostgreSQL cannot notify on,
+    ///   ``ConfigurationError`` for a limit out of range or a `limitKey` without a key limit.
     public func task<Arguments: Codable & Sendable>(
-        _ name: String, aliases: [String] = [], options: TaskOptions,
+        _ name: String, aliases: [String] = [], options: TaskOptions, limitKey: (@Sendable (Arguments) -> String?)? = nil,
         _ body: @escaping @Sendable (Arguments, JobContext) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
         if let queue = options.jobs.queue { try InvalidQueueName.check(queue) }
-        let definition = TaskDefinition(name: name, aliases: aliases, options: options, arguments: Arguments.self, body: body)
+        try options.limit?.check(for: "task '\(name)'")
+        try options.keyLimit?.check(for: "the keys of task '\(name)'")
+        if limitKey != nil && options.keyLimit == nil {
+            throw ConfigurationError(description: "task '\(name)' computes a limit key but declares no keyLimit")
+        }
+        let definition = TaskDefinition(
+            name: name, aliases: aliases, options: options, arguments: Arguments.self, limitKey: limitKey, body: body
+        )
         try register(definition)
         return TaskHandle(definition: definition)
     }
@@ -104,12 +117,13 @@ extension TaskRegistrar {
     public func task<Arguments: Codable & Sendable>(
         _ name: String, aliases: [String] = [], queue: String = "default", priority: Int = 0, lock: String? = nil,
         queueingLock: String? = nil, retry: (any RetryPolicy)? = nil, timeout: Duration? = nil,
-        middleware: [any JobMiddleware] = [],
+        middleware: [any JobMiddleware] = [], limit: Limit? = nil, keyLimit: Limit? = nil,
+        limitKey: (@Sendable (Arguments) -> String?)? = nil,
         _ body: @escaping @Sendable (Arguments) async throws -> Void
     ) throws -> TaskHandle<Arguments> {
         try task(
             name, aliases: aliases, queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, retry: retry,
-            timeout: timeout, middleware: middleware
+            timeout: timeout, middleware: middleware, limit: limit, keyLimit: keyLimit, limitKey: limitKey
         ) { (arguments: Arguments, _: JobContext) in try await body(arguments) }
     }
 }

@@ -97,6 +97,33 @@ public protocol Connector: Sendable {
         _ job: Job, staleAfter seconds: Double, excludingWorker excludedWorkerID: Int64?, decision: RetryDecision?
     ) async throws -> Bool
 
+    // MARK: Limits and paused queues
+
+    /// Sets the limit of a queue, a task or a limit key for every Swift worker, or removes it
+    /// (nil; a key keeps the limit its jobs were deferred with).
+    ///
+    /// - Throws: ``ConfigurationError`` for a limit out of range.
+    func setLimit(_ limit: Limit?, for target: LimitTarget) async throws
+
+    /// Every limit with its use now: the queues' and tasks', and the keys' with jobs waiting or
+    /// running; by scope and name.
+    func limitUsage() async throws -> [LimitUsage]
+
+    /// Waiting jobs of `queues` and `taskNames` (nil: any) held back by a queue, task or key
+    /// limit without room now, counted up to 10,000 per limit.
+    func jobsDelayedByLimits(queues: [String]?, taskNames: [String]?) async throws -> Int
+
+    /// Pauses a queue for every Swift worker: none claims its jobs until it is resumed (jobs
+    /// running go on). Returns false when it was paused already.
+    func pauseQueue(_ name: String) async throws -> Bool
+
+    /// Resumes a paused queue and wakes the workers listening to it. Returns false when it was
+    /// not paused.
+    func resumeQueue(_ name: String) async throws -> Bool
+
+    /// The paused queues, by name.
+    func pausedQueues() async throws -> [PausedQueue]
+
     // MARK: Administration
 
     /// Cancels a waiting job (or deletes it), or asks a running job to abort; returns the
@@ -203,17 +230,21 @@ public enum JobNotification: Sendable, Hashable {
     case jobInserted(jobID: Int64)
     /// A running job was asked to abort (`{"type" : "abort_job_requested", "job_id" : 42}`).
     case abortRequested(jobID: Int64)
+    /// A paused queue was resumed (`{"type" : "queue_resumed", "queue" : "emails"}`).
+    case queueResumed(queue: String)
 
     /// The notification a trigger's payload stands for, if it is one.
     public init?(payload: String) {
         struct Payload: Decodable {
             var type: String
-            var job_id: Int64
+            var job_id: Int64?
+            var queue: String?
         }
         guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
-        switch decoded.type {
-        case "job_inserted": self = .jobInserted(jobID: decoded.job_id)
-        case "abort_job_requested": self = .abortRequested(jobID: decoded.job_id)
+        switch (decoded.type, decoded.job_id, decoded.queue) {
+        case ("job_inserted", let id?, _): self = .jobInserted(jobID: id)
+        case ("abort_job_requested", let id?, _): self = .abortRequested(jobID: id)
+        case ("queue_resumed", _, let queue?): self = .queueResumed(queue: queue)
         default: return nil
         }
     }

@@ -114,12 +114,18 @@ public struct NewJob: Sendable, Hashable {
     public var arguments: String
     /// Not before this time.
     public var scheduledAt: Date?
+    /// Its limit key: jobs sharing one run within ``keyLimit`` together (nil: none).
+    public var limitKey: String?
+    /// The limit of its key, which becomes the key's (required with a key).
+    public var keyLimit: Limit?
 
     /// A job to insert.
     public init(
         queue: String, taskName: String, priority: Int = 0, lock: String? = nil, queueingLock: String? = nil,
-        arguments: String = "{}", scheduledAt: Date? = nil
+        arguments: String = "{}", scheduledAt: Date? = nil, limitKey: String? = nil, keyLimit: Limit? = nil
     ) {
+        self.limitKey = limitKey
+        self.keyLimit = keyLimit
         self.queue = queue
         self.taskName = taskName
         self.priority = priority

@@ -118,4 +118,36 @@ public struct JobManager: Sendable {
     public func workerClaims() async throws -> WorkerClaims {
         WorkerClaims(workers: try await connector.listWorkers())
     }
+
+    // MARK: Limits and paused queues
+
+    /// Every limit with its use now: queues', tasks', and the keys with jobs waiting or running.
+    public func limits() async throws -> [LimitUsage] {
+        try await connector.limitUsage()
+    }
+
+    /// Sets the limit of a queue, a task or a limit key for every Swift worker, or removes a
+    /// queue's or task's (nil). A worker that declares a limit writes it again when it starts.
+    public func setLimit(_ limit: Limit?, for target: LimitTarget) async throws {
+        try await connector.setLimit(limit, for: target)
+    }
+
+    /// Pauses a queue for every Swift worker: none claims its jobs until it is resumed, across
+    /// restarts; jobs running finish. Returns false when it was paused already.
+    @discardableResult
+    public func pause(queue: String) async throws -> Bool {
+        try await connector.pauseQueue(queue)
+    }
+
+    /// Resumes a paused queue; the workers listening to it claim at once. Returns false when it
+    /// was not paused.
+    @discardableResult
+    public func resume(queue: String) async throws -> Bool {
+        try await connector.resumeQueue(queue)
+    }
+
+    /// The paused queues, by name.
+    public func pausedQueues() async throws -> [PausedQueue] {
+        try await connector.pausedQueues()
+    }
 }

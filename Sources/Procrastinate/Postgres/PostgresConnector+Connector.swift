@@ -12,6 +12,11 @@ extension PostgresConnector: Connector {
             try InvalidQueueName.check(job.queue)
         }
         let (logger, endpoint) = (logger, endpoint)
+        if jobs.haveLimitKeys {
+            return try await perform(writes: false) { connection in
+                try await connection.execute(DeferLimitedAndCommitStatement(jobs: jobs), logger: logger).all().first ?? []
+            }
+        }
         do {
             return try await perform(writes: false) { connection in
                 try await connection.execute(DeferAndCommitStatement(jobs: jobs), logger: logger).all().first ?? []
@@ -35,6 +40,19 @@ extension PostgresConnector: Connector {
             try InvalidQueueName.check(job.queue)
         }
         do {
+            if jobs.haveLimitKeys {
+                var bindings = PostgresBindings(capacity: 11)
+                try jobs.appendColumns(to: &bindings)
+                try jobs.appendLimitKeyColumns(to: &bindings)
+                let insert = PostgresQuery(
+                    unsafeSQL: """
+                        SELECT procrastinate_swift_insert_limited_jobs_v1($1::varchar[], $2::varchar[], $3::integer[], $4, $5, $6, $7,
+                            $8, $9::integer[], $10::integer[], $11::float8[])
+                        """,
+                    binds: bindings
+                )
+                return try await connection.query(insert, logger: logger).decode([Int64].self).all().first ?? []
+            }
             if jobs.count == 1 {
                 // One job, the common case: a prepared statement with plain parameters.
                 return try await connection.execute(DeferJobStatement(job: jobs[0]), logger: logger).all()
@@ -281,7 +299,7 @@ extension PostgresConnector: Connector {
     }
 
     /// The rows of `query`, decoded as `types`, bounded and acknowledged (see ``perform(_:)``).
-    private func query<each T: PostgresDecodable & Sendable>(
+    func query<each T: PostgresDecodable & Sendable>(
         _ query: PostgresQuery, as types: (repeat each T).Type
     ) async throws -> [(repeat each T)] {
         let logger = logger

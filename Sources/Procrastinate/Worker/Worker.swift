@@ -125,6 +125,9 @@ public final class Worker: Service, CustomStringConvertible {
             logger.info("Pruned stalled workers \(pruned)", metadata: ["action": "prune_stalled_workers"])
         }
         let workerID = try await connector.registerWorker(registration)
+        for (target, limit) in app.declaredLimits {
+            try await connector.setLimit(limit, for: target)
+        }
         let queues = options.queues.map { $0.joined(separator: ", ") } ?? "all queues"
         logger.info(
             "Starting worker on \(queues)",
@@ -427,7 +430,8 @@ public final class Worker: Service, CustomStringConvertible {
     // MARK: Side tasks
 
     /// Sends a heartbeat every `updateHeartbeatInterval` (at once when the registration turned
-    /// out to be gone), holding the jobs claimed and not yet recorded.
+    /// out to be gone), holding the jobs claimed and not yet recorded; then counts the jobs
+    /// delayed by limits, for the metrics.
     private func sendHeartbeats(workerID: Int64) async {
         while !Task.isCancelled {
             await heartbeatNow.wait(upTo: options.updateHeartbeatInterval)
@@ -442,6 +446,11 @@ public final class Worker: Service, CustomStringConvertible {
             } catch {
                 post(.databaseUnreachable)
                 logger.warning("Heartbeat failed: \(error)", metadata: ["action": "heartbeat_failed"])
+                continue
+            }
+            // Without our latest migration there are no limits to count.
+            if let delayed = try? await app.connector.jobsDelayedByLimits(queues: options.queues, taskNames: claimedTaskNames) {
+                metrics.jobsDelayedByLimits(delayed)
             }
         }
     }
@@ -481,7 +490,7 @@ public final class Worker: Service, CustomStringConvertible {
                     post(.wake(at: .now))
                 } onNotification: { [self] notification in
                     switch notification {
-                    case .jobInserted: post(.wake(at: .now))
+                    case .jobInserted, .queueResumed: post(.wake(at: .now))
                     case .abortRequested(let id): requestAbort(ofJob: id)
                     }
                 }

@@ -3,7 +3,7 @@ import Metrics
 import Synchronization
 
 /// The worker's swift-metrics: jobs started and ended per outcome, by task and queue; how long
-/// jobs ran; how long due jobs waited before starting.
+/// jobs ran; how long due jobs waited before starting; jobs of its queues delayed by a limit.
 ///
 /// The metrics of a task and queue are made once, on its first job, from the metrics factory
 /// of that moment (the bootstrapped one, or a task-local one).
@@ -43,6 +43,14 @@ final class WorkerMetrics: Sendable {
     }
 
     private let cache = Mutex<[Key: TaskMetrics]>([:])
+
+    private let delayedByLimits = Gauge(label: "procrastinate_jobs_delayed_by_limits")
+
+    /// Records how many waiting jobs of the worker's queues and tasks a limit without room
+    /// holds back (see ``Connector/jobsDelayedByLimits(queues:taskNames:)``).
+    func jobsDelayedByLimits(_ count: Int) {
+        delayedByLimits.record(count)
+    }
 
     private func metrics(of job: Job) -> TaskMetrics {
         let key = Key(task: job.taskName, queue: job.queue)

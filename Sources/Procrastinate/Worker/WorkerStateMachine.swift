@@ -347,7 +347,9 @@ struct WorkerStateMachine {
         guard wakeCount == self.wakeCount else { return }
         idle = true
         if configuration.waitsForJobs {
-            if afterWake { actions.append(.foundNothing(since: startedAt)) }
+            // Asked after a wake-up, or when nothing came (a rate limit may be why: the driver
+            // learns when its window lets a job start).
+            if afterWake || jobs.isEmpty { actions.append(.foundNothing(since: startedAt)) }
             pollAt = now + configuration.pollInterval
         }
         afterWake = false

@@ -1,0 +1,139 @@
+public import Foundation
+
+/// At most ``concurrency`` jobs running at once, and at most ``rate`` starts per period, across
+/// every Swift worker on the database: the limit of a queue, of a task, or of a limit key.
+///
+/// ```swift
+/// try app.limit(queue: "emails", Limit(concurrency: 20))
+/// let sync = try app.task("sync", limit: Limit(rate: Limit.Rate(50, per: .seconds(1)))) { (tenant: Tenant) in … }
+/// ```
+public struct Limit: Sendable, Hashable {
+    /// At most `count` starts in any `period`: a sliding window over the latest starts.
+    public struct Rate: Sendable, Hashable {
+        /// The most starts in one period, from 1 to ``maximumCount``.
+        public var count: Int
+        /// The period.
+        public var period: Duration
+
+        /// The largest ``count``: a rate's window keeps the time of each start in it.
+        public static let maximumCount = 10_000
+
+        /// At most `count` starts in any `period`.
+        public init(_ count: Int, per period: Duration) {
+            self.count = count
+            self.period = period
+        }
+    }
+
+    /// How many jobs may run at once (nil: no such limit).
+    public var concurrency: Int?
+    /// How many jobs may start per period (nil: no such limit).
+    public var rate: Rate?
+
+    /// A limit of concurrency, rate, or both.
+    public init(concurrency: Int? = nil, rate: Rate? = nil) {
+        self.concurrency = concurrency
+        self.rate = rate
+    }
+
+    /// Throws ``ConfigurationError`` naming `subject` unless the limit limits something and its
+    /// numbers are in range.
+    package func check(for subject: String) throws(ConfigurationError) {
+        if concurrency == nil && rate == nil {
+            throw ConfigurationError(description: "the limit of \(subject) gives neither a concurrency nor a rate")
+        }
+        if let concurrency, concurrency < 1 {
+            throw ConfigurationError(description: "the concurrency limit of \(subject) is \(concurrency); it must be 1 or more")
+        }
+        if let rate {
+            guard (1...Rate.maximumCount).contains(rate.count) else {
+                throw ConfigurationError(
+                    description: "the rate limit of \(subject) allows \(rate.count) starts per period; it must be from 1 to \(Rate.maximumCount)"
+                )
+            }
+            guard rate.period > .zero else {
+                throw ConfigurationError(description: "the rate limit of \(subject) has a period of \(rate.period); it must be longer than zero")
+            }
+        }
+    }
+}
+
+/// What a limit applies to.
+public enum LimitTarget: Sendable, Hashable, Comparable {
+    /// The jobs of a queue.
+    case queue(String)
+    /// The jobs of a task.
+    case task(String)
+    /// The jobs deferred with a limit key.
+    case key(String)
+
+    /// `queue`, `task` or `key`.
+    public var scope: String {
+        switch self {
+        case .queue: "queue"
+        case .task: "task"
+        case .key: "key"
+        }
+    }
+
+    /// The queue's, task's or key's name.
+    public var name: String {
+        switch self {
+        case .queue(let name), .task(let name), .key(let name): name
+        }
+    }
+
+    /// The target named `name` in `scope` (`queue`, `task` or `key`), if the scope is one.
+    public init?(scope: String, name: String) {
+        switch scope {
+        case "queue": self = .queue(name)
+        case "task": self = .task(name)
+        case "key": self = .key(name)
+        default: return nil
+        }
+    }
+
+    public static func < (lhs: LimitTarget, rhs: LimitTarget) -> Bool {
+        (lhs.scope, lhs.name) < (rhs.scope, rhs.name)
+    }
+}
+
+/// A limit and its use now.
+public struct LimitUsage: Sendable, Hashable {
+    /// What it limits.
+    public var target: LimitTarget
+    /// The limit.
+    public var limit: Limit
+    /// Its jobs running.
+    public var running: Int
+    /// Its jobs waiting (due or not).
+    public var waiting: Int
+    /// Starts within the rate's latest period (0 without a rate).
+    public var recentStarts: Int
+
+    /// A limit's use.
+    public init(target: LimitTarget, limit: Limit, running: Int, waiting: Int, recentStarts: Int) {
+        (self.target, self.limit, self.running, self.waiting, self.recentStarts) = (target, limit, running, waiting, recentStarts)
+    }
+
+    /// Whether no job of it can start now.
+    public var isFull: Bool {
+        if let concurrency = limit.concurrency, running >= concurrency { return true }
+        if let rate = limit.rate, recentStarts >= rate.count { return true }
+        return false
+    }
+}
+
+/// A queue paused for every Swift worker.
+public struct PausedQueue: Sendable, Hashable {
+    /// The queue.
+    public var name: String
+    /// Since when.
+    public var since: Date
+
+    /// A paused queue.
+    public init(name: String, since: Date) {
+        self.name = name
+        self.since = since
+    }
+}
