@@ -43,17 +43,6 @@ struct CountOptions: ParsableArguments {
     }
 }
 
-/// `procrastinate queues`.
-struct QueuesCommand: AsyncParsableCommand {
-    static var configuration: CommandConfiguration {
-        CommandConfiguration(
-            commandName: "queues", abstract: "Job counts per queue and status.", discussion: examples("queues --json")
-        )
-    }
-    @OptionGroup var options: CountOptions
-    func run() async throws { try await options.run(.queue) }
-}
-
 /// `procrastinate tasks`.
 struct TasksCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {

@@ -28,7 +28,7 @@ public struct ProcrastinateCommand: AsyncParsableCommand {
     static let builtinCommands: [any ParsableCommand.Type] = [
         WorkerCommand.self, DeferCommand.self, ShellCommand.self, JobsCommand.self, QueuesCommand.self, TasksCommand.self,
         LocksCommand.self, WorkersCommand.self, SchemaCommand.self, HealthchecksCommand.self, CronCommand.self,
-        CrontabCommand.self, DashboardCommand.self,
+        CrontabCommand.self, DashboardCommand.self, LimitsCommand.self,
     ]
 
     public static var configuration: CommandConfiguration {

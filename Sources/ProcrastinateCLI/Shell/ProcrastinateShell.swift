@@ -70,6 +70,30 @@ struct ProcrastinateShell {
                     Example: retry 2
 
             """,
+        "list_limits": """
+
+                    List limits: the concurrency and rate limits of queues, tasks and limit keys,
+                    with their jobs running and waiting. (Procrastinate for Swift only.)
+                    Usage: list_limits
+
+            """,
+        "pause_queue": """
+
+                    Pause a queue: no Swift worker claims its jobs until it is resumed.
+                    (Procrastinate for Swift only; Python workers ignore it.)
+                    Usage: pause_queue QUEUE_NAME
+
+                    Example: pause_queue emails
+
+            """,
+        "resume_queue": """
+
+                    Resume a paused queue. (Procrastinate for Swift only.)
+                    Usage: resume_queue QUEUE_NAME
+
+                    Example: resume_queue emails
+
+            """,
         "cancel": """
 
                     Cancel a specific job (set its status to failed).
@@ -112,6 +136,15 @@ struct ProcrastinateShell {
                 default: try await manager.listLocks(filter)
                 }
                 counts.forEach { write(Self.describe($0)) }
+            case "list_limits":
+                _ = try parse(argument, allowing: [])
+                try await manager.limits().forEach { write(ListLimitsCommand.describe($0)) }
+            case "pause_queue":
+                let queue = try queueName(argument)
+                write(try await manager.pause(queue: queue) ? "Paused queue \(queue)" : "Queue \(queue) was paused already")
+            case "resume_queue":
+                let queue = try queueName(argument)
+                write(try await manager.resume(queue: queue) ? "Resumed queue \(queue)" : "Queue \(queue) was not paused")
             case "retry":
                 let id = try jobID(argument)
                 try await manager.retry(id: id, at: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
@@ -192,6 +225,13 @@ struct ProcrastinateShell {
         filter.lock = values["lock"]
         filter.queueingLock = values["queueing_lock"]
         return filter
+    }
+
+    private func queueName(_ argument: String) throws -> String {
+        guard !argument.isEmpty, !argument.contains(where: \.isWhitespace) else {
+            throw CommandError("expected one queue name, not '\(argument)'")
+        }
+        return argument
     }
 
     private func jobID(_ argument: String) throws -> Int64 {

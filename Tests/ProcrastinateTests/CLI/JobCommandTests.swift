@@ -94,7 +94,7 @@ import Testing
 
                 """)
             let help = try await run(["shell", "help"], in: db)
-            #expect(help.standardOutput.contains("EOF  cancel  exit  help  list_jobs  list_locks  list_queues  list_tasks  retry"))
+            #expect(help.standardOutput.contains("EOF  cancel  exit  help  list_jobs  list_limits  list_locks  list_queues  list_tasks  pause_queue  resume_queue  retry"))
         }
     }
 
