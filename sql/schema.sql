@@ -894,17 +894,19 @@ CREATE TRIGGER procrastinate_swift_lock_heads_truncated_v1
     FOR EACH STATEMENT EXECUTE PROCEDURE procrastinate_swift_lock_heads_truncated_v1();
 
 -- Queue and task limits, declared by applications (a worker writes its app's at start) or by
--- an operator. starts: the latest starts within the rate's period, oldest first.
+-- an operator. starts: the latest starts (at most rate_count), oldest first.
 CREATE TABLE procrastinate_swift_limits (
     scope text NOT NULL CHECK (scope IN ('queue', 'task')),
     name character varying NOT NULL,
     max_running integer CHECK (max_running >= 1),
     rate_count integer CHECK (rate_count BETWEEN 1 AND 10000),
     rate_period double precision CHECK (rate_period > 0),
+    rate_burst integer,
     starts timestamp with time zone[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (scope, name),
     CHECK (max_running IS NOT NULL OR rate_count IS NOT NULL),
-    CHECK ((rate_count IS NULL) = (rate_period IS NULL))
+    CHECK ((rate_count IS NULL) = (rate_period IS NULL) AND (rate_count IS NULL) = (rate_burst IS NULL)),
+    CHECK (rate_burst BETWEEN 1 AND rate_count)
 );
 
 -- Limit keys, with the limit their latest job was deferred with.
@@ -913,9 +915,11 @@ CREATE TABLE procrastinate_swift_limit_keys (
     max_running integer CHECK (max_running >= 1),
     rate_count integer CHECK (rate_count BETWEEN 1 AND 10000),
     rate_period double precision CHECK (rate_period > 0),
+    rate_burst integer,
     starts timestamp with time zone[] NOT NULL DEFAULT '{}',
     CHECK (max_running IS NOT NULL OR rate_count IS NOT NULL),
-    CHECK ((rate_count IS NULL) = (rate_period IS NULL))
+    CHECK ((rate_count IS NULL) = (rate_period IS NULL) AND (rate_count IS NULL) = (rate_burst IS NULL)),
+    CHECK (rate_burst BETWEEN 1 AND rate_count)
 );
 
 -- The limit key of each job deferred with one.
@@ -938,11 +942,14 @@ CREATE INDEX procrastinate_swift_jobs_running_idx_v1 ON procrastinate_jobs (queu
     WHERE status = 'doing'::procrastinate_job_status;
 
 -- How many more jobs a limit lets start at `at`, with `running` of its jobs running (a large
--- number for what it does not limit).
+-- number for what it does not limit): below its concurrency, below rate_count starts in the
+-- latest rate_period, and below rate_burst starts in the latest rate_period * rate_burst /
+-- rate_count (the pace: starts spread over the period rather than all at its beginning).
 CREATE FUNCTION procrastinate_swift_limit_room_v1(
     p_max_running integer,
     p_rate_count integer,
     p_rate_period double precision,
+    p_rate_burst integer,
     p_starts timestamp with time zone[],
     p_running bigint,
     p_at timestamp with time zone
@@ -950,8 +957,26 @@ CREATE FUNCTION procrastinate_swift_limit_room_v1(
     SELECT least(
         COALESCE(p_max_running - p_running, 2147483647),
         COALESCE(p_rate_count - (SELECT count(*) FROM unnest(p_starts) AS start(at)
-                                 WHERE start.at > p_at - make_interval(secs => p_rate_period)), 2147483647)
+                                 WHERE start.at > p_at - make_interval(secs => p_rate_period)), 2147483647),
+        COALESCE(p_rate_burst - (SELECT count(*) FROM unnest(p_starts) AS start(at)
+                                 WHERE start.at > p_at - make_interval(secs => p_rate_period * p_rate_burst / p_rate_count)), 2147483647)
     )::integer
+$$;
+
+-- When a full rate window (rate_count starts in the period, or rate_burst in its pace) lets a
+-- job start again; NULL when it is not full, or has no rate.
+CREATE FUNCTION procrastinate_swift_rate_opening_v1(
+    p_rate_count integer,
+    p_rate_period double precision,
+    p_rate_burst integer,
+    p_starts timestamp with time zone[]
+) RETURNS timestamp with time zone LANGUAGE sql IMMUTABLE AS $$
+    SELECT greatest(
+        CASE WHEN cardinality(p_starts) >= p_rate_count
+             THEN p_starts[cardinality(p_starts) - p_rate_count + 1] + make_interval(secs => p_rate_period) END,
+        CASE WHEN cardinality(p_starts) >= p_rate_burst
+             THEN p_starts[cardinality(p_starts) - p_rate_burst + 1] + make_interval(secs => p_rate_period * p_rate_burst / p_rate_count) END
+    )
 $$;
 
 -- A rate limit's window after `started` more starts at `at`: its starts within the period,
@@ -1001,7 +1026,8 @@ CREATE FUNCTION procrastinate_swift_insert_limited_jobs_v1(
     limit_keys text[],
     key_max_running integer[],
     key_rate_counts integer[],
-    key_rate_periods double precision[]
+    key_rate_periods double precision[],
+    key_rate_bursts integer[]
 ) RETURNS bigint[] LANGUAGE plpgsql AS $$
 DECLARE
     ids bigint[];
@@ -1009,38 +1035,43 @@ DECLARE
     declared_max_running integer[];
     declared_rate_counts integer[];
     declared_rate_periods double precision[];
+    declared_rate_bursts integer[];
 BEGIN
     -- Each key once, with the limit of its last job given.
     SELECT COALESCE(array_agg(given.limit_key ORDER BY given.limit_key), '{}'),
         COALESCE(array_agg(given.max_running ORDER BY given.limit_key), '{}'),
         COALESCE(array_agg(given.rate_count ORDER BY given.limit_key), '{}'),
-        COALESCE(array_agg(given.rate_period ORDER BY given.limit_key), '{}')
-    INTO declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods
+        COALESCE(array_agg(given.rate_period ORDER BY given.limit_key), '{}'),
+        COALESCE(array_agg(given.rate_burst ORDER BY given.limit_key), '{}')
+    INTO declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods, declared_rate_bursts
     FROM (
-        SELECT DISTINCT ON (given.limit_key) given.limit_key, given.max_running, given.rate_count, given.rate_period
-        FROM unnest(limit_keys, key_max_running, key_rate_counts, key_rate_periods) WITH ORDINALITY
-            AS given(limit_key, max_running, rate_count, rate_period, position)
+        SELECT DISTINCT ON (given.limit_key) given.limit_key, given.max_running, given.rate_count, given.rate_period, given.rate_burst
+        FROM unnest(limit_keys, key_max_running, key_rate_counts, key_rate_periods, key_rate_bursts) WITH ORDINALITY
+            AS given(limit_key, max_running, rate_count, rate_period, rate_burst, position)
         WHERE given.limit_key IS NOT NULL
         ORDER BY given.limit_key, given.position DESC
     ) AS given;
 
-    INSERT INTO procrastinate_swift_limit_keys (limit_key, max_running, rate_count, rate_period)
-    SELECT * FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods)
+    INSERT INTO procrastinate_swift_limit_keys (limit_key, max_running, rate_count, rate_period, rate_burst)
+    SELECT * FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods, declared_rate_bursts)
     ON CONFLICT (limit_key) DO NOTHING;
 
     PERFORM FROM procrastinate_swift_limit_keys AS key
-    JOIN unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods)
-        AS declared(limit_key, max_running, rate_count, rate_period) ON declared.limit_key = key.limit_key
-    WHERE (key.max_running, key.rate_count, key.rate_period) IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period)
+    JOIN unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods, declared_rate_bursts)
+        AS declared(limit_key, max_running, rate_count, rate_period, rate_burst) ON declared.limit_key = key.limit_key
+    WHERE (key.max_running, key.rate_count, key.rate_period, key.rate_burst)
+        IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period, declared.rate_burst)
     ORDER BY key.limit_key
     FOR NO KEY UPDATE OF key;
 
     UPDATE procrastinate_swift_limit_keys AS key
-    SET max_running = declared.max_running, rate_count = declared.rate_count, rate_period = declared.rate_period
-    FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods)
-        AS declared(limit_key, max_running, rate_count, rate_period)
+    SET max_running = declared.max_running, rate_count = declared.rate_count, rate_period = declared.rate_period,
+        rate_burst = declared.rate_burst
+    FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods, declared_rate_bursts)
+        AS declared(limit_key, max_running, rate_count, rate_period, rate_burst)
     WHERE key.limit_key = declared.limit_key
-      AND (key.max_running, key.rate_count, key.rate_period) IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period);
+      AND (key.max_running, key.rate_count, key.rate_period, key.rate_burst)
+        IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period, declared.rate_burst);
 
     ids := procrastinate_defer_jobs_v1(ARRAY(
         SELECT ROW(job.queue_name, job.task_name, job.priority, job.lock, job.queueing_lock, job.args::jsonb, job.scheduled_at)::procrastinate_job_to_defer_v1
@@ -1072,12 +1103,13 @@ CREATE PROCEDURE procrastinate_swift_defer_limited_jobs_v1(
     key_max_running integer[],
     key_rate_counts integer[],
     key_rate_periods double precision[],
+    key_rate_bursts integer[],
     INOUT ids bigint[] DEFAULT NULL
 ) LANGUAGE plpgsql AS $$
 BEGIN
     ids := procrastinate_swift_insert_limited_jobs_v1(
         queue_names, task_names, priorities, locks, queueing_locks, args, scheduled_ats,
-        limit_keys, key_max_running, key_rate_counts, key_rate_periods);
+        limit_keys, key_max_running, key_rate_counts, key_rate_periods, key_rate_bursts);
     COMMIT;
 END;
 $$;
@@ -1141,7 +1173,7 @@ BEGIN
         WHERE target_queue_names IS NULL AND head_queues.queue_name IS NOT NULL
     ), rooms AS (
         SELECT targets.queue_name, procrastinate_swift_limit_room_v1(
-            limited.max_running, limited.rate_count, limited.rate_period, limited.starts,
+            limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts,
             (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.queue_name = targets.queue_name),
             claim_time) AS room
         FROM targets
@@ -1153,7 +1185,7 @@ BEGIN
     FROM rooms WHERE rooms.room > 0;
 
     SELECT COALESCE(array_agg(limited.name), '{}'), COALESCE(array_agg(procrastinate_swift_limit_room_v1(
-            limited.max_running, limited.rate_count, limited.rate_period, limited.starts,
+            limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts,
             (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.task_name = limited.name),
             claim_time)), '{}')
     INTO limited_tasks, task_rooms
@@ -1176,7 +1208,7 @@ BEGIN
                     JOIN procrastinate_jobs AS job ON job.id = head.job_id
                     LEFT JOIN LATERAL (
                         SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
-                            key.max_running, key.rate_count, key.rate_period, key.starts,
+                            key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
                             COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS room
                         FROM procrastinate_swift_job_limit_keys AS job_key
                         JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
@@ -1199,7 +1231,7 @@ BEGIN
                     FROM procrastinate_jobs AS job
                     LEFT JOIN LATERAL (
                         SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
-                            key.max_running, key.rate_count, key.rate_period, key.starts,
+                            key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
                             COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS room
                         FROM procrastinate_swift_job_limit_keys AS job_key
                         JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
@@ -1236,7 +1268,7 @@ BEGIN
             SELECT job.id, job_key.limit_key,
                 row_number() OVER (PARTITION BY job_key.limit_key ORDER BY job.priority DESC, job.id ASC) AS key_rank,
                 procrastinate_swift_limit_room_v1(
-                    key.max_running, key.rate_count, key.rate_period, key.starts,
+                    key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
                     COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS key_room
             FROM procrastinate_jobs AS job
             LEFT JOIN procrastinate_swift_job_limit_keys AS job_key ON job_key.job_id = job.id
@@ -1507,18 +1539,19 @@ CREATE FUNCTION procrastinate_swift_next_scheduled_job_v1(
          ORDER BY job.scheduled_at
          LIMIT 1)
         UNION ALL
-        SELECT extract(epoch FROM window_full.starts[cardinality(window_full.starts) - window_full.rate_count + 1]
-                       + make_interval(secs => window_full.rate_period) - now())::double precision
+        SELECT extract(epoch FROM opening.at - clock_timestamp())::double precision
         FROM (
-            SELECT limited.starts, limited.rate_count, limited.rate_period FROM procrastinate_swift_limits AS limited
-            WHERE (limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
-               OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names)))
+            SELECT procrastinate_swift_rate_opening_v1(limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts) AS at
+            FROM procrastinate_swift_limits AS limited
+            WHERE limited.rate_count IS NOT NULL
+              AND ((limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
+                   OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names))))
             UNION ALL
-            SELECT key.starts, key.rate_count, key.rate_period FROM procrastinate_swift_limit_keys AS key
-        ) AS window_full
-        WHERE window_full.rate_count IS NOT NULL AND cardinality(window_full.starts) >= window_full.rate_count
-          AND window_full.starts[cardinality(window_full.starts) - window_full.rate_count + 1]
-              + make_interval(secs => window_full.rate_period) > now() - make_interval(secs => since_seconds)
+            SELECT procrastinate_swift_rate_opening_v1(key.rate_count, key.rate_period, key.rate_burst, key.starts)
+            FROM procrastinate_swift_limit_keys AS key
+            WHERE key.rate_count IS NOT NULL
+        ) AS opening
+        WHERE opening.at > now() - make_interval(secs => since_seconds)
     ) AS due
 $$;
 
@@ -1747,13 +1780,13 @@ CREATE FUNCTION procrastinate_swift_delayed_jobs_v1(
         SELECT * FROM procrastinate_swift_running_keys_v1()
     ), full_limits AS (
         SELECT limited.scope, limited.name FROM procrastinate_swift_limits AS limited
-        WHERE procrastinate_swift_limit_room_v1(limited.max_running, limited.rate_count, limited.rate_period, limited.starts,
+        WHERE procrastinate_swift_limit_room_v1(limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts,
             (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing'
              AND (CASE limited.scope WHEN 'queue' THEN job.queue_name ELSE job.task_name END) = limited.name),
             clock_timestamp()) <= 0
     ), full_keys AS (
         SELECT key.limit_key FROM procrastinate_swift_limit_keys AS key CROSS JOIN running_keys
-        WHERE procrastinate_swift_limit_room_v1(key.max_running, key.rate_count, key.rate_period, key.starts,
+        WHERE procrastinate_swift_limit_room_v1(key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
             COALESCE(running_keys.running[array_position(running_keys.limit_keys, key.limit_key)], 0), clock_timestamp()) <= 0
     )
     SELECT COALESCE(sum(delayed.count), 0)::bigint FROM (

@@ -19,7 +19,7 @@ struct ListLimitsCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "list",
-            abstract: "Each limit with its jobs running and waiting, and its starts in the rate's period (the default)."
+            abstract: "Each limit with its jobs running and waiting, and its starts in the rate's period: what `limits` alone runs."
         )
     }
     @OptionGroup var global: GlobalOptions
@@ -32,6 +32,7 @@ struct ListLimitsCommand: AsyncParsableCommand {
             var concurrency: Int?
             var rate_count: Int?
             var rate_period_seconds: Double?
+            var rate_burst: Int?
             var running: Int
             var waiting: Int
             var recent_starts: Int
@@ -42,7 +43,7 @@ struct ListLimitsCommand: AsyncParsableCommand {
             let reports = limits.map {
                 Report(
                     scope: $0.target.scope, name: $0.target.name, concurrency: $0.limit.concurrency, rate_count: $0.limit.rate?.count,
-                    rate_period_seconds: $0.limit.rate?.period.seconds, running: $0.running, waiting: $0.waiting,
+                    rate_period_seconds: $0.limit.rate?.period.seconds, rate_burst: $0.limit.rate?.burst, running: $0.running, waiting: $0.waiting,
                     recent_starts: $0.recentStarts, full: $0.isFull
                 )
             }
@@ -52,7 +53,7 @@ struct ListLimitsCommand: AsyncParsableCommand {
         }
     }
 
-    /// `queue emails: concurrency 20 (3 running), rate 100/60s (12 started), 40 waiting [full]`.
+    /// `queue emails: concurrency 20 (3 running), rate 100/60s burst 10 (12 started), 40 waiting [full]`.
     static func describe(_ usage: LimitUsage) -> String {
         var parts: [String] = []
         if let concurrency = usage.limit.concurrency {
@@ -61,7 +62,7 @@ struct ListLimitsCommand: AsyncParsableCommand {
             parts.append("\(usage.running) running")
         }
         if let rate = usage.limit.rate {
-            parts.append("rate \(rate.count)/\(RateArgument.describe(rate.period)) (\(usage.recentStarts) started)")
+            parts.append("rate \(rate.count)/\(RateArgument.describe(rate.period)) burst \(rate.burst) (\(usage.recentStarts) started)")
         }
         parts.append("\(usage.waiting) waiting")
         return "\(usage.target.scope) \(usage.target.name): " + parts.joined(separator: ", ") + (usage.isFull ? " [full]" : "")
@@ -114,13 +115,16 @@ struct SetLimitCommand: AsyncParsableCommand {
         )
     }
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "What the limit applies to: queue, task or key.") var scope: LimitScopeArgument
+    @Argument(help: "What the limit applies to.") var scope: LimitScopeArgument
     @Argument(help: "The queue's, task's or key's name.") var name: String
     @Option(help: "At most this many jobs running at once.") var concurrency: Int?
     @Option(help: "At most COUNT starts in any PERIOD: 50/1s, 100/m, 1000/1h.") var rate: RateArgument?
+    @Option(help: "With --rate: at most this many starts at once (a tenth of COUNT, rounded up, unless given; COUNT for no pacing).")
+    var burst: Int?
 
     func run() async throws {
-        let limit = Limit(concurrency: concurrency, rate: rate?.rate)
+        if burst != nil && rate == nil { throw CommandError("--burst needs --rate") }
+        let limit = Limit(concurrency: concurrency, rate: rate.map { Limit.Rate($0.rate.count, per: $0.rate.period, burst: burst) })
         try await global.withApp { app in
             try await app.jobManager.setLimit(limit, for: scope.target(name))
             print("Limited \(scope.rawValue) \(name)")
@@ -134,7 +138,7 @@ struct RemoveLimitCommand: AsyncParsableCommand {
         CommandConfiguration(commandName: "remove", abstract: "Remove the limit of a queue or a task.")
     }
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "What the limit applies to: queue or task.") var scope: LimitScopeArgument
+    @Argument(help: "What the limit applies to (a key keeps the limit its jobs were deferred with).") var scope: LimitScopeArgument
     @Argument(help: "The queue's or task's name.") var name: String
 
     func run() async throws {

@@ -17,7 +17,7 @@ struct QueuesCommand: AsyncParsableCommand {
 /// `procrastinate queues [counts]`.
 struct QueueCountsCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "counts", abstract: "Job counts per queue and status (the default).")
+        CommandConfiguration(commandName: "counts", abstract: "Job counts per queue and status: what `queues` alone runs.")
     }
     @OptionGroup var options: CountOptions
     func run() async throws { try await options.run(.queue) }

@@ -8,21 +8,32 @@ struct LimitWindow: Sendable {
     /// Starts within the rate's period, oldest first (none without a rate).
     var starts: [Date] = []
 
+    /// The starts within `window` before `now`.
+    func starts(within window: Duration, before now: Date) -> Int {
+        starts.count { $0 > now.addingTimeInterval(-window.seconds) }
+    }
+
     /// The starts within the rate's period before `now`.
-    func recentStarts(at now: Date) -> [Date] {
-        guard let rate = limit.rate else { return [] }
-        return starts.filter { $0 > now.addingTimeInterval(-rate.period.seconds) }
+    func recentStarts(at now: Date) -> Int {
+        limit.rate.map { starts(within: $0.period, before: now) } ?? 0
     }
 
-    /// How many more jobs may start at `now` with `running` running (`Int.max`: unlimited).
+    /// How many more jobs may start at `now` with `running` running (`Int.max`: unlimited):
+    /// below the concurrency, the rate's count in its period and its burst in its pace.
     func room(running: Int, at now: Date) -> Int {
-        min(limit.concurrency.map { $0 - running } ?? .max, limit.rate.map { $0.count - recentStarts(at: now).count } ?? .max)
+        let rate = limit.rate.map { rate in
+            min(rate.count - starts(within: rate.period, before: now), rate.burst - starts(within: rate.paceWindow, before: now))
+        }
+        return min(limit.concurrency.map { $0 - running } ?? .max, rate ?? .max)
     }
 
-    /// When the window lets a job start again, if it is full.
+    /// When the window lets a job start again, if it is full (its count in its period, or its
+    /// burst in its pace).
     var opening: Date? {
-        guard let rate = limit.rate, starts.count >= rate.count else { return nil }
-        return starts[starts.count - rate.count].addingTimeInterval(rate.period.seconds)
+        guard let rate = limit.rate else { return nil }
+        let period = starts.count >= rate.count ? starts[starts.count - rate.count].addingTimeInterval(rate.period.seconds) : nil
+        let pace = starts.count >= rate.burst ? starts[starts.count - rate.burst].addingTimeInterval(rate.paceWindow.seconds) : nil
+        return [period, pace].compactMap { $0 }.max()
     }
 }
 
@@ -54,7 +65,7 @@ extension InMemoryConnector {
     func recordStart(of job: Job, at now: Date) {
         for target in targets(of: job) {
             guard let window = limits[target], let rate = window.limit.rate else { continue }
-            limits[target]?.starts = Array((window.recentStarts(at: now) + [now]).suffix(rate.count))
+            limits[target]?.starts = Array((window.starts.filter { $0 > now.addingTimeInterval(-rate.period.seconds) } + [now]).suffix(rate.count))
         }
     }
 
@@ -87,7 +98,7 @@ extension InMemoryConnector {
         return limits.compactMap { target, window in
             let (running, waiting) = (running(target), waiting(target).count)
             if case .key = target, running + waiting == 0 { return nil }
-            return LimitUsage(target: target, limit: window.limit, running: running, waiting: waiting, recentStarts: window.recentStarts(at: now).count)
+            return LimitUsage(target: target, limit: window.limit, running: running, waiting: waiting, recentStarts: window.recentStarts(at: now))
         }
         .sorted { $0.target < $1.target }
     }

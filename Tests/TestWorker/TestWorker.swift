@@ -27,6 +27,11 @@ struct Tick: Codable, Sendable {
     var timestamp: Int
 }
 
+struct Tenant: Codable, Sendable {
+    var tenant: Int
+    var milliseconds: Int
+}
+
 /// Writes one line to standard output at once (no buffering), so a killed process loses nothing.
 func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -61,6 +66,20 @@ enum TestWorker {
                 emit("BEGIN \(job) \(Date().timeIntervalSince1970)")
                 try await Task.sleep(for: .milliseconds(arguments.milliseconds))
                 emit("END \(job) \(Date().timeIntervalSince1970)")
+            }
+            // The limit tests': `KEYED tenant job begin end`, `RATED job time`, `PAUSABLE job time`.
+            _ = try app.task("tenant", keyLimit: Limit(concurrency: 3), limitKey: { (job: Tenant) in "tenant:\(job.tenant)" }) {
+                (arguments: Tenant, context: JobContext) in
+                let begin = Date().timeIntervalSince1970
+                try await Task.sleep(for: .milliseconds(arguments.milliseconds))
+                emit("KEYED \(arguments.tenant) \(context.job.id) \(begin) \(Date().timeIntervalSince1970)")
+            }
+            _ = try app.task("rated", limit: Limit(rate: Limit.Rate(50, per: .seconds(1)))) { (_: NoArguments, context: JobContext) in
+                emit("RATED \(context.job.id) \(Date().timeIntervalSince1970)")
+            }
+            _ = try app.task("pausable", queue: "pausable") { (arguments: Chaos, context: JobContext) in
+                emit("PAUSABLE \(context.job.id) \(Date().timeIntervalSince1970)")
+                try await Task.sleep(for: .milliseconds(arguments.milliseconds))
             }
             _ = try app.task("typed") { (_: Typed) in }
             // Logs through the job's logger and through a logger of the application's own.

@@ -8,21 +8,31 @@ public import Foundation
 /// let sync = try app.task("sync", limit: Limit(rate: Limit.Rate(50, per: .seconds(1)))) { (tenant: Tenant) in … }
 /// ```
 public struct Limit: Sendable, Hashable {
-    /// At most `count` starts in any `period`: a sliding window over the latest starts.
+    /// At most `count` starts in any `period` (a sliding window over the latest starts), paced:
+    /// at most `burst` of them in any `period × burst / count`, so that starts spread over the
+    /// period instead of coming all at its beginning.
     public struct Rate: Sendable, Hashable {
         /// The most starts in one period, from 1 to ``maximumCount``.
         public var count: Int
         /// The period.
         public var period: Duration
+        /// The most starts at once, from 1 to `count`: a tenth of `count` (rounded up) unless
+        /// given; `count` lets the whole period's starts come at once.
+        public var burst: Int
 
         /// The largest ``count``: a rate's window keeps the time of each start in it.
         public static let maximumCount = 10_000
 
-        /// At most `count` starts in any `period`.
-        public init(_ count: Int, per period: Duration) {
+        /// At most `count` starts in any `period`, at most `burst` (by default a tenth of
+        /// `count`, rounded up) in any `period × burst / count`.
+        public init(_ count: Int, per period: Duration, burst: Int? = nil) {
             self.count = count
             self.period = period
+            self.burst = burst ?? max(1, (count + 9) / 10)
         }
+
+        /// The pace's window: `period × burst / count`.
+        package var paceWindow: Duration { period * burst / count }
     }
 
     /// How many jobs may run at once (nil: no such limit).
@@ -50,6 +60,9 @@ public struct Limit: Sendable, Hashable {
                 throw ConfigurationError(
                     description: "the rate limit of \(subject) allows \(rate.count) starts per period; it must be from 1 to \(Rate.maximumCount)"
                 )
+            }
+            guard (1...rate.count).contains(rate.burst) else {
+                throw ConfigurationError(description: "the rate limit of \(subject) has a burst of \(rate.burst); it must be from 1 to its count, \(rate.count)")
             }
             guard rate.period > .zero else {
                 throw ConfigurationError(description: "the rate limit of \(subject) has a period of \(rate.period); it must be longer than zero")

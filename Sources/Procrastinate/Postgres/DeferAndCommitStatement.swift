@@ -30,17 +30,17 @@ struct DeferAndCommitStatement: PostgresPreparedStatement {
 struct DeferLimitedAndCommitStatement: PostgresPreparedStatement {
     static let sql = """
         CALL procrastinate_swift_defer_limited_jobs_v1($1::varchar[], $2::varchar[], $3::integer[], $4, $5, $6, $7, $8,
-            $9::integer[], $10::integer[], $11::float8[], NULL)
+            $9::integer[], $10::integer[], $11::float8[], $12::integer[], NULL)
         """
     static let bindingDataTypes: [PostgresDataType] = DeferAndCommitStatement.bindingDataTypes
-        + [.textArray, .int4Array, .int4Array, .float8Array]
+        + [.textArray, .int4Array, .int4Array, .float8Array, .int4Array]
 
     typealias Row = [Int64]
 
     var jobs: [NewJob]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 11)
+        var bindings = PostgresBindings(capacity: 12)
         try jobs.appendColumns(to: &bindings)
         try jobs.appendLimitKeyColumns(to: &bindings)
         return bindings
@@ -68,11 +68,12 @@ extension [NewJob] {
     }
 
     /// The jobs' limit keys and their limits, an array each: key, concurrency, rate count,
-    /// rate period in seconds.
+    /// rate period in seconds, rate burst.
     func appendLimitKeyColumns(to bindings: inout PostgresBindings) throws {
         try bindings.append(NullableArray(map(\.limitKey)))
         try bindings.append(NullableArray(map { $0.keyLimit?.concurrency.map { Int32(clamping: $0) } }))
         try bindings.append(NullableArray(map { $0.keyLimit?.rate.map { Int32(clamping: $0.count) } }))
         try bindings.append(NullableArray(map { $0.keyLimit?.rate?.period.seconds }))
+        try bindings.append(NullableArray(map { $0.keyLimit?.rate.map { Int32(clamping: $0.burst) } }))
     }
 }

@@ -41,13 +41,13 @@ extension PostgresConnector: Connector {
         }
         do {
             if jobs.haveLimitKeys {
-                var bindings = PostgresBindings(capacity: 11)
+                var bindings = PostgresBindings(capacity: 12)
                 try jobs.appendColumns(to: &bindings)
                 try jobs.appendLimitKeyColumns(to: &bindings)
                 let insert = PostgresQuery(
                     unsafeSQL: """
                         SELECT procrastinate_swift_insert_limited_jobs_v1($1::varchar[], $2::varchar[], $3::integer[], $4, $5, $6, $7,
-                            $8, $9::integer[], $10::integer[], $11::float8[])
+                            $8, $9::integer[], $10::integer[], $11::float8[], $12::integer[])
                         """,
                     binds: bindings
                 )
@@ -98,7 +98,7 @@ extension PostgresConnector: Connector {
                 logger: logger
             ).decode(Double?.self).all().first ?? nil
         }
-        return seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        return seconds.map { .microseconds(Int64(($0 * 1_000_000).rounded(.up))) }
     }
 
     public func finishJobs(_ outcomes: [JobOutcome]) async throws -> [Int64] {

@@ -16,13 +16,15 @@ extension PostgresConnector {
         }
         try limit.check(for: "\(target.scope) '\(target.name)'")
         let (concurrency, rateCount, ratePeriod) = (limit.concurrency.map(Int32.init), limit.rate.map { Int32($0.count) }, limit.rate?.period.seconds)
+        let rateBurst = limit.rate.map { Int32($0.burst) }
         if case .key(let key) = target {
             _ = try await query(
                 """
-                INSERT INTO procrastinate_swift_limit_keys AS key (limit_key, max_running, rate_count, rate_period)
-                VALUES (\(key), \(concurrency), \(rateCount), \(ratePeriod))
+                INSERT INTO procrastinate_swift_limit_keys AS key (limit_key, max_running, rate_count, rate_period, rate_burst)
+                VALUES (\(key), \(concurrency), \(rateCount), \(ratePeriod), \(rateBurst))
                 ON CONFLICT (limit_key) DO UPDATE
-                SET max_running = excluded.max_running, rate_count = excluded.rate_count, rate_period = excluded.rate_period
+                SET max_running = excluded.max_running, rate_count = excluded.rate_count, rate_period = excluded.rate_period,
+                    rate_burst = excluded.rate_burst
                 RETURNING 1
                 """,
                 as: Int32.self
@@ -30,10 +32,11 @@ extension PostgresConnector {
         } else {
             _ = try await query(
                 """
-                INSERT INTO procrastinate_swift_limits AS limited (scope, name, max_running, rate_count, rate_period)
-                VALUES (\(target.scope), \(target.name), \(concurrency), \(rateCount), \(ratePeriod))
+                INSERT INTO procrastinate_swift_limits AS limited (scope, name, max_running, rate_count, rate_period, rate_burst)
+                VALUES (\(target.scope), \(target.name), \(concurrency), \(rateCount), \(ratePeriod), \(rateBurst))
                 ON CONFLICT (scope, name) DO UPDATE
-                SET max_running = excluded.max_running, rate_count = excluded.rate_count, rate_period = excluded.rate_period
+                SET max_running = excluded.max_running, rate_count = excluded.rate_count, rate_period = excluded.rate_period,
+                    rate_burst = excluded.rate_burst
                 RETURNING 1
                 """,
                 as: Int32.self
@@ -44,7 +47,7 @@ extension PostgresConnector {
     public func limitUsage() async throws -> [LimitUsage] {
         let rows = try await query(
             """
-            SELECT limited.scope, limited.name::text, limited.max_running, limited.rate_count, limited.rate_period,
+            SELECT limited.scope, limited.name::text, limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst,
                 (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing'
                  AND ((limited.scope = 'queue' AND job.queue_name = limited.name) OR (limited.scope = 'task' AND job.task_name = limited.name))),
                 (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'todo'
@@ -53,7 +56,7 @@ extension PostgresConnector {
                  WHERE start.at > clock_timestamp() - make_interval(secs => limited.rate_period))
             FROM procrastinate_swift_limits AS limited
             UNION ALL
-            SELECT 'key', key.limit_key, key.max_running, key.rate_count, key.rate_period, counted.running, counted.waiting,
+            SELECT 'key', key.limit_key, key.max_running, key.rate_count, key.rate_period, key.rate_burst, counted.running, counted.waiting,
                 (SELECT count(*) FROM unnest(key.starts) AS start(at)
                  WHERE start.at > clock_timestamp() - make_interval(secs => key.rate_period))
             FROM procrastinate_swift_limit_keys AS key
@@ -67,11 +70,11 @@ extension PostgresConnector {
             ) AS counted ON counted.limit_key = key.limit_key
             ORDER BY 1, 2
             """,
-            as: (String, String, Int32?, Int32?, Double?, Int64, Int64, Int64).self
+            as: (String, String, Int32?, Int32?, Double?, Int32?, Int64, Int64, Int64).self
         )
-        return rows.compactMap { scope, name, concurrency, rateCount, ratePeriod, running, waiting, recent in
+        return rows.compactMap { scope, name, concurrency, rateCount, ratePeriod, rateBurst, running, waiting, recent in
             guard let target = LimitTarget(scope: scope, name: name) else { return nil }
-            let rate = rateCount.map { Limit.Rate(Int($0), per: .seconds(ratePeriod ?? 0)) }
+            let rate = rateCount.map { Limit.Rate(Int($0), per: .seconds(ratePeriod ?? 0), burst: rateBurst.map(Int.init)) }
             return LimitUsage(
                 target: target, limit: Limit(concurrency: concurrency.map(Int.init), rate: rate), running: Int(running),
                 waiting: Int(waiting), recentStarts: Int(recent)

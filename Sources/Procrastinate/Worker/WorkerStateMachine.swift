@@ -15,8 +15,9 @@
 /// the outcome is written, and starts without a round trip of its own.
 ///
 /// A claim that returns fewer jobs than asked makes the worker idle: it claims again after a
-/// wake-up (a notification, a retry written, a scheduled job due) or its poll, and meanwhile
-/// its writes claim only for their locked jobs' slots. The driver must send
+/// wake-up (a notification, a retry written, a scheduled job due, a rate limit's window open:
+/// ``Action/foundNothing(since:)`` has the driver ask when) or its poll, and meanwhile its
+/// writes claim only for their locked jobs' slots. The driver must send
 /// ``Event/timer(at:)`` for every ``Action/wake(at:)``, at that instant or later.
 struct WorkerStateMachine {
     typealias Instant = ContinuousClock.Instant
@@ -180,8 +181,6 @@ struct WorkerStateMachine {
     private var wakeCount = 0
     /// A claim found nothing since the latest wake-up: the next claim waits for one.
     private var idle = false
-    /// Whether the next claim follows a wake-up rather than jobs ending.
-    private var afterWake = true
     private var pollAt: Instant?
     /// The latest claim returned as many jobs as asked: more are likely waiting.
     private var backlog = false
@@ -320,7 +319,6 @@ struct WorkerStateMachine {
     private mutating func wokeUp() {
         wakeCount += 1
         idle = false
-        afterWake = true
         pollAt = nil
         claimRetryAt = nil
     }
@@ -334,10 +332,7 @@ struct WorkerStateMachine {
         }
         lastRoundTrip = now - startedAt
         backlog = jobs.count == asked
-        guard jobs.count < asked else {
-            afterWake = false
-            return
-        }
+        guard jobs.count < asked else { return }
         // Found less than asked: wait for a wake-up, unless one came since the claim began.
         if jobs.isEmpty && !configuration.waitsForJobs {
             // A one-shot worker looks again once its jobs' outcomes are written (a retry makes
@@ -347,12 +342,10 @@ struct WorkerStateMachine {
         guard wakeCount == self.wakeCount else { return }
         idle = true
         if configuration.waitsForJobs {
-            // Asked after a wake-up, or when nothing came (a rate limit may be why: the driver
-            // learns when its window lets a job start).
-            if afterWake || jobs.isEmpty { actions.append(.foundNothing(since: startedAt)) }
+            // The driver learns when a job is due or a rate limit's window lets one start.
+            actions.append(.foundNothing(since: startedAt))
             pollAt = now + configuration.pollInterval
         }
-        afterWake = false
     }
 
     private mutating func claimFailed(fatal error: (any Error)?, at now: Instant) {

@@ -15,13 +15,13 @@ import Testing
             #expect(try await run(["limits"], in: db).standardOutput == "No limits\n")
             let set = try await run(["limits", "set", "queue", "emails", "--concurrency", "20", "--rate", "100/m"], in: db)
             #expect(set.status == 0, "\(set.standardError)")
-            #expect(try await run(["limits", "set", "task", "sync", "--rate", "5/500ms"], in: db).status == 0)
+            #expect(try await run(["limits", "set", "task", "sync", "--rate", "5/500ms", "--burst", "5"], in: db).status == 0)
             _ = try await App(connector: db).configureTask(name: "mail", queue: "emails").defer([:])
 
             let listed = try await run(["limits"], in: db)
             #expect(listed.standardOutput == """
-                queue emails: concurrency 20 (0 running), rate 100/60s (0 started), 1 waiting
-                task sync: 0 running, rate 5/0.5s (0 started), 0 waiting
+                queue emails: concurrency 20 (0 running), rate 100/60s burst 10 (0 started), 1 waiting
+                task sync: 0 running, rate 5/0.5s burst 5 (0 started), 0 waiting
 
                 """)
             let json = try await run(["limits", "--json"], in: db)
@@ -39,7 +39,7 @@ import Testing
 
             #expect(try await run(["limits", "remove", "queue", "emails"], in: db).status == 0)
             let shell = try await run(["shell"], in: db, input: "list_limits\n")
-            #expect(shell.standardOutput == "task sync: 0 running, rate 5/0.5s (0 started), 0 waiting\n")
+            #expect(shell.standardOutput == "task sync: 0 running, rate 5/0.5s burst 5 (0 started), 0 waiting\n")
         }
     }
 

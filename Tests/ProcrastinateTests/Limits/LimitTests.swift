@@ -103,7 +103,7 @@ import Testing
     @Test(arguments: ConnectorKind.allCases)
     func aRateLimitStartsAtMostItsCountPerPeriodAndSaysWhenItOpens(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
-            let call = try app.task("call", limit: Limit(rate: Limit.Rate(3, per: .seconds(3600)))) { (_: Sum) in }
+            let call = try app.task("call", limit: Limit(rate: Limit.Rate(3, per: .seconds(3600), burst: 3))) { (_: Sum) in }
             try await app.jobManager.setLimit(call.definition.options.limit, for: .task("call"))
             let ids = try await call.batchDefer((0..<5).map { Sum(a: $0, b: 0) })
             #expect(try await claim(app, 2).map(\.id) == Array(ids.prefix(2)))
@@ -114,6 +114,24 @@ import Testing
             let opensIn = try #require(try await app.connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(1)))
             #expect(opensIn > .seconds(3500) && opensIn <= .seconds(3600))
             #expect(try await app.jobManager.limits().map(\.recentStarts) == [3])
+        }
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func aRateIsPacedByItsBurst(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            // 20 an hour, 2 at once: at most 2 starts in any 6 minutes.
+            let call = try app.task("call", limit: Limit(rate: Limit.Rate(20, per: .seconds(3600)))) { (_: Sum) in }
+            #expect(call.definition.options.limit?.rate?.burst == 2)
+            try await app.jobManager.setLimit(call.definition.options.limit, for: .task("call"))
+            let ids = try await call.batchDefer((0..<5).map { Sum(a: $0, b: 0) })
+            #expect(try await claim(app).map(\.id) == Array(ids.prefix(2)))
+            #expect(try await claim(app).isEmpty)
+            let opensIn = try #require(try await app.connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(1)))
+            #expect(opensIn > .seconds(300) && opensIn <= .seconds(360))
+            await #expect(throws: ConfigurationError.self) {
+                try await app.jobManager.setLimit(Limit(rate: Limit.Rate(5, per: .seconds(1), burst: 6)), for: .task("call"))
+            }
         }
     }
 
@@ -179,7 +197,7 @@ import Testing
             let report = try app.task("report", queue: "reports") { (_: Sum) in }
             try await app.jobManager.setLimit(Limit(concurrency: 7), for: .queue("reports"))
             if taskRate {
-                try await app.jobManager.setLimit(Limit(rate: Limit.Rate(11, per: .seconds(3600))), for: .task("sync"))
+                try await app.jobManager.setLimit(Limit(rate: Limit.Rate(11, per: .seconds(3600), burst: 11)), for: .task("sync"))
             }
             _ = try await sync.batchDefer((0..<300).map { Tenant(tenant: $0 % 5) })
             _ = try await report.batchDefer((0..<100).map { Sum(a: $0, b: 0) })

@@ -57,9 +57,9 @@ import Testing
         // Both ended: one write records both and claims for both slots.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(2))) == [.write([succeeded(1), succeeded(2)], claim: 2)])
         #expect(m.heldJobs.map(\.id).sorted() == [1, 2])
-        // Fewer than asked: the worker waits for a wake-up, or polls (the timer asked for
-        // before comes first, and asks for the poll).
-        #expect(m.handle(.written(successors: [job(3)], at: at(4))) == [.start(job(3))])
+        // Fewer than asked: the worker waits for a wake-up (the driver asks when a job is due),
+        // or polls (the timer asked for before comes first, and asks for the poll).
+        #expect(m.handle(.written(successors: [job(3)], at: at(4))) == [.start(job(3)), .foundNothing(since: at(2))])
         #expect(m.handle(.timer(at: at(4))) == [.wake(at: at(5004))])
         #expect(m.heldJobs.map(\.id) == [3])
     }
