@@ -945,6 +945,8 @@ CREATE INDEX procrastinate_swift_jobs_running_idx_v1 ON procrastinate_jobs (queu
 -- number for what it does not limit): below its concurrency, below rate_count starts in the
 -- latest rate_period, and below rate_burst starts in the latest rate_period * rate_burst /
 -- rate_count (the pace: starts spread over the period rather than all at its beginning).
+-- starts is in order, so width_bucket counts those up to a time; without a sub-select, the
+-- planner inlines the function.
 CREATE FUNCTION procrastinate_swift_limit_room_v1(
     p_max_running integer,
     p_rate_count integer,
@@ -956,10 +958,9 @@ CREATE FUNCTION procrastinate_swift_limit_room_v1(
 ) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
     SELECT least(
         COALESCE(p_max_running - p_running, 2147483647),
-        COALESCE(p_rate_count - (SELECT count(*) FROM unnest(p_starts) AS start(at)
-                                 WHERE start.at > p_at - make_interval(secs => p_rate_period)), 2147483647),
-        COALESCE(p_rate_burst - (SELECT count(*) FROM unnest(p_starts) AS start(at)
-                                 WHERE start.at > p_at - make_interval(secs => p_rate_period * p_rate_burst / p_rate_count)), 2147483647)
+        COALESCE(p_rate_count - cardinality(p_starts) + width_bucket(p_at - make_interval(secs => p_rate_period), p_starts), 2147483647),
+        COALESCE(p_rate_burst - cardinality(p_starts)
+                 + width_bucket(p_at - make_interval(secs => p_rate_period * p_rate_burst / p_rate_count), p_starts), 2147483647)
     )::integer
 $$;
 
@@ -987,29 +988,38 @@ CREATE FUNCTION procrastinate_swift_rate_window_v1(
     p_rate_period double precision,
     p_at timestamp with time zone,
     p_started bigint
-) RETURNS timestamp with time zone[] LANGUAGE sql IMMUTABLE AS $$
-    SELECT COALESCE(array_agg(kept.at ORDER BY kept.at), '{}') FROM (
-        SELECT recent.at FROM (
-            SELECT start.at FROM unnest(p_starts) AS start(at) WHERE start.at > p_at - make_interval(secs => p_rate_period)
-            UNION ALL
-            SELECT p_at FROM generate_series(1, p_started)
-        ) AS recent
-        ORDER BY recent.at DESC
-        LIMIT p_rate_count
-    ) AS kept
+) RETURNS timestamp with time zone[] LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN ARRAY(
+        SELECT kept.at FROM (
+            SELECT recent.at FROM (
+                SELECT start.at FROM unnest(p_starts) AS start(at) WHERE start.at > p_at - make_interval(secs => p_rate_period)
+                UNION ALL
+                SELECT p_at FROM generate_series(1, p_started)
+            ) AS recent
+            ORDER BY recent.at DESC
+            LIMIT p_rate_count
+        ) AS kept
+        ORDER BY kept.at
+    );
+END;
 $$;
 
--- The limit keys of the running jobs, with how many of each run.
+-- The limit keys of the running jobs, with how many of each run (plpgsql: its plan is made
+-- once per session, where a SQL function's is made at every call).
 CREATE FUNCTION procrastinate_swift_running_keys_v1(OUT limit_keys text[], OUT running integer[])
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
     SELECT COALESCE(array_agg(counted.limit_key), '{}'), COALESCE(array_agg(counted.running), '{}')
+    INTO limit_keys, running
     FROM (
         SELECT keyed.limit_key, count(*)::integer AS running
         FROM procrastinate_jobs AS job
         JOIN procrastinate_swift_job_limit_keys AS keyed ON keyed.job_id = job.id
         WHERE job.status = 'doing'
         GROUP BY keyed.limit_key
-    ) AS counted
+    ) AS counted;
+END;
 $$;
 
 -- Inserts jobs as procrastinate_defer_jobs_v1 does, each with its limit key (NULL: none) and
@@ -1114,17 +1124,38 @@ BEGIN
 END;
 $$;
 
+-- The limit key of job p_job_id and how many more jobs of that key may start at p_at, given
+-- the running jobs of each key (no row for a job without a key). A single SELECT: the planner
+-- inlines it where it is joined.
+CREATE FUNCTION procrastinate_swift_job_key_room_v1(
+    p_job_id bigint,
+    p_running_keys text[],
+    p_running_counts integer[],
+    p_at timestamp with time zone
+) RETURNS TABLE (limit_key text, room integer) LANGUAGE sql STABLE AS $$
+    SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
+        key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
+        COALESCE(p_running_counts[array_position(p_running_keys, job_key.limit_key)], 0), p_at)
+    FROM procrastinate_swift_job_limit_keys AS job_key
+    JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
+    WHERE job_key.job_id = p_job_id
+$$;
+
 -- The claim of procrastinate_swift_fetch_jobs_v2 within every limit and outside paused queues.
 -- 1. The queue and task limits the claim may use are held, in (scope, name) order.
--- 2. In a snapshot taken after that: the queues to claim from (the named ones, or every queue
---    with waiting jobs), less the paused ones and those without room; the room of each
---    limited task; the running jobs of each key.
--- 3. Each queue's best heads and unlocked jobs by its own indexes, as many as its room,
---    passing over the jobs of tasks and keys without room; then at most each task's and each
---    key's room of them, best first, up to p_limit.
--- 4. The keys of those jobs are held, in key order; in a new snapshot the keys' room is read
---    again, and the jobs that fit (and, for a lock's head, whose lock has no running job) start.
--- 5. Each rate limit's window records the starts.
+-- 2. In a snapshot taken after that: the room of each limited queue and task, and the
+--    running jobs of each key. While no queue is paused and every limited queue has room for
+--    a whole batch, a worker of every queue claims by the indexes of every queue; otherwise,
+--    from each queue (the named ones, or every queue with waiting jobs) with room, by its own
+--    indexes, as many as its room.
+-- 3. The best heads and unlocked jobs, passing over the jobs of tasks and keys without room;
+--    then at most each queue's, task's and key's room of them, best first, up to p_limit.
+-- 4. The keys of those jobs, if any, are held, in key order; in a new snapshot each key's
+--    room is read again, and the jobs beyond it are dropped.
+-- 5. The jobs start (a lock's head only while no job of its lock runs), and each rate limit's
+--    window records the starts.
+-- Every step reads by index, so that a claim's cost depends on neither the finished jobs nor
+-- the number of keys.
 CREATE FUNCTION procrastinate_swift_fetch_limited_jobs_v1(
     target_queue_names character varying[],
     p_worker_id bigint,
@@ -1134,90 +1165,109 @@ CREATE FUNCTION procrastinate_swift_fetch_limited_jobs_v1(
 SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
     claim_time timestamp with time zone;
-    open_queues character varying[];
-    queue_rooms integer[];
+    rated boolean;
+    limited_queues character varying[];
+    limited_queue_rooms integer[];
+    every_queue boolean;
+    open_queues character varying[] := '{}';
+    queue_rooms integer[] := '{}';
     limited_tasks character varying[];
     task_rooms integer[];
-    running_keys text[];
-    running_counts integer[];
+    running_keys text[] := '{}';
+    running_counts integer[] := '{}';
     candidate_ids bigint[];
+    candidate_keys text[];
+    keyed boolean;
 BEGIN
-    PERFORM FROM procrastinate_swift_limits AS limited
-    WHERE (limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
-       OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names)))
-    ORDER BY limited.scope, limited.name
-    FOR NO KEY UPDATE;
+    SELECT COALESCE(bool_or(held.rate_count IS NOT NULL), false) INTO rated FROM (
+        SELECT limited.rate_count FROM procrastinate_swift_limits AS limited
+        WHERE (limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
+           OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names)))
+        ORDER BY limited.scope, limited.name
+        FOR NO KEY UPDATE
+    ) AS held;
     claim_time := clock_timestamp();
 
-    WITH RECURSIVE unlocked_queues AS (
-        (SELECT job.queue_name FROM procrastinate_jobs AS job
-         WHERE job.status = 'todo' AND job.lock IS NULL ORDER BY job.queue_name LIMIT 1)
-        UNION ALL
-        SELECT (SELECT job.queue_name FROM procrastinate_jobs AS job
-                WHERE job.status = 'todo' AND job.lock IS NULL AND job.queue_name > unlocked_queues.queue_name
-                ORDER BY job.queue_name LIMIT 1)
-        FROM unlocked_queues WHERE unlocked_queues.queue_name IS NOT NULL
-    ), head_queues AS (
-        (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head ORDER BY head.queue_name LIMIT 1)
-        UNION ALL
-        SELECT (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head
-                WHERE head.queue_name > head_queues.queue_name ORDER BY head.queue_name LIMIT 1)
-        FROM head_queues WHERE head_queues.queue_name IS NOT NULL
-    ), targets AS (
-        SELECT given.queue_name FROM unnest(target_queue_names) AS given(queue_name)
-        UNION
-        SELECT unlocked_queues.queue_name FROM unlocked_queues
-        WHERE target_queue_names IS NULL AND unlocked_queues.queue_name IS NOT NULL
-        UNION
-        SELECT head_queues.queue_name FROM head_queues
-        WHERE target_queue_names IS NULL AND head_queues.queue_name IS NOT NULL
-    ), rooms AS (
-        SELECT targets.queue_name, procrastinate_swift_limit_room_v1(
+    SELECT COALESCE(array_agg(held.name) FILTER (WHERE held.scope = 'queue'), '{}'),
+        COALESCE(array_agg(held.room) FILTER (WHERE held.scope = 'queue'), '{}'),
+        COALESCE(array_agg(held.name) FILTER (WHERE held.scope = 'task'), '{}'),
+        COALESCE(array_agg(held.room) FILTER (WHERE held.scope = 'task'), '{}'),
+        target_queue_names IS NULL AND NOT EXISTS (SELECT FROM procrastinate_swift_paused_queues)
+            AND COALESCE(min(held.room) FILTER (WHERE held.scope = 'queue'), p_limit) >= p_limit
+    INTO limited_queues, limited_queue_rooms, limited_tasks, task_rooms, every_queue
+    FROM (
+        SELECT limited.scope, limited.name, procrastinate_swift_limit_room_v1(
             limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts,
-            (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.queue_name = targets.queue_name),
+            CASE limited.scope
+                WHEN 'queue' THEN (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.queue_name = limited.name)
+                ELSE (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.task_name = limited.name)
+            END,
             claim_time) AS room
-        FROM targets
-        LEFT JOIN procrastinate_swift_limits AS limited ON limited.scope = 'queue' AND limited.name = targets.queue_name
-        WHERE NOT EXISTS (SELECT FROM procrastinate_swift_paused_queues AS paused WHERE paused.queue_name = targets.queue_name)
-    )
-    SELECT COALESCE(array_agg(rooms.queue_name), '{}'), COALESCE(array_agg(rooms.room), '{}')
-    INTO open_queues, queue_rooms
-    FROM rooms WHERE rooms.room > 0;
+        FROM procrastinate_swift_limits AS limited
+        WHERE (limited.scope = 'queue' AND (target_queue_names IS NULL OR limited.name = ANY (target_queue_names)))
+           OR (limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names)))
+        OFFSET 0 -- each room computed once, not once per aggregate
+    ) AS held;
+    IF NOT every_queue THEN
+        -- Every queue with waiting jobs: skip scans of the indexes of waiting jobs (ordered as
+        -- the partial indexes are, so that no other index serves them).
+        WITH RECURSIVE unlocked_queues AS (
+            (SELECT job.queue_name FROM procrastinate_jobs AS job
+             WHERE job.status = 'todo' AND job.lock IS NULL ORDER BY job.queue_name, job.priority DESC, job.id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT job.queue_name FROM procrastinate_jobs AS job
+                    WHERE job.status = 'todo' AND job.lock IS NULL AND job.queue_name > unlocked_queues.queue_name
+                    ORDER BY job.queue_name, job.priority DESC, job.id LIMIT 1)
+            FROM unlocked_queues WHERE unlocked_queues.queue_name IS NOT NULL
+        ), head_queues AS (
+            (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head
+             ORDER BY head.queue_name, head.priority DESC, head.job_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT head.queue_name FROM procrastinate_swift_lock_heads AS head
+                    WHERE head.queue_name > head_queues.queue_name ORDER BY head.queue_name, head.priority DESC, head.job_id LIMIT 1)
+            FROM head_queues WHERE head_queues.queue_name IS NOT NULL
+        ), targets AS (
+            SELECT given.queue_name FROM unnest(target_queue_names) AS given(queue_name)
+            UNION
+            SELECT unlocked_queues.queue_name FROM unlocked_queues
+            WHERE target_queue_names IS NULL AND unlocked_queues.queue_name IS NOT NULL
+            UNION
+            SELECT head_queues.queue_name FROM head_queues
+            WHERE target_queue_names IS NULL AND head_queues.queue_name IS NOT NULL
+        ), rooms AS (
+            SELECT targets.queue_name, COALESCE(limited_queue_rooms[array_position(limited_queues, targets.queue_name)], p_limit) AS room
+            FROM targets
+            WHERE NOT EXISTS (SELECT FROM procrastinate_swift_paused_queues AS paused WHERE paused.queue_name = targets.queue_name)
+        )
+        SELECT COALESCE(array_agg(rooms.queue_name), '{}'), COALESCE(array_agg(rooms.room), '{}')
+        INTO open_queues, queue_rooms
+        FROM rooms WHERE rooms.room > 0;
+    END IF;
 
-    SELECT COALESCE(array_agg(limited.name), '{}'), COALESCE(array_agg(procrastinate_swift_limit_room_v1(
-            limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts,
-            (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.task_name = limited.name),
-            claim_time)), '{}')
-    INTO limited_tasks, task_rooms
-    FROM procrastinate_swift_limits AS limited
-    WHERE limited.scope = 'task' AND (target_task_names IS NULL OR limited.name = ANY (target_task_names));
+    IF EXISTS (SELECT FROM procrastinate_swift_limit_keys) THEN
+        SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
+    END IF;
 
-    SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
-
-    candidate_ids := ARRAY(
-        SELECT ranked.id FROM (
+    SELECT COALESCE(array_agg(chosen.id ORDER BY chosen.priority DESC, chosen.id), '{}'),
+        COALESCE(array_agg(chosen.limit_key ORDER BY chosen.priority DESC, chosen.id), '{}')
+    INTO candidate_ids, candidate_keys
+    FROM (
+        SELECT ranked.id, ranked.priority, ranked.limit_key FROM (
             SELECT candidates.*,
                 row_number() OVER (PARTITION BY candidates.queue_name ORDER BY candidates.priority DESC, candidates.id ASC) AS queue_rank,
                 row_number() OVER (PARTITION BY candidates.task_name ORDER BY candidates.priority DESC, candidates.id ASC) AS task_rank,
                 row_number() OVER (PARTITION BY candidates.limit_key ORDER BY candidates.priority DESC, candidates.id ASC) AS key_rank
             FROM (
-                SELECT target.queue_name, target.room AS queue_room, heads.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
+                -- Each open queue's, by its own indexes.
+                SELECT heads.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
                 CROSS JOIN LATERAL (
-                    SELECT job.id, job.priority, job.task_name, keyed.limit_key, keyed.room AS key_room
+                    SELECT job.id, job.priority, job.queue_name, target.room AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
                     FROM procrastinate_swift_lock_heads AS head
                     JOIN procrastinate_jobs AS job ON job.id = head.job_id
-                    LEFT JOIN LATERAL (
-                        SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
-                            key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
-                            COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS room
-                        FROM procrastinate_swift_job_limit_keys AS job_key
-                        JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
-                        WHERE job_key.job_id = job.id
-                    ) AS keyed ON true
+                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
                     WHERE head.queue_name = target.queue_name AND job.status = 'todo'
                       AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0
-                      AND COALESCE(keyed.room, 1) > 0
+                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
                       AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
                       AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
                     ORDER BY head.priority DESC, head.job_id ASC
@@ -1225,25 +1275,46 @@ BEGIN
                     FOR UPDATE OF head, job SKIP LOCKED
                 ) AS heads
                 UNION ALL
-                SELECT target.queue_name, target.room AS queue_room, unlocked.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
+                SELECT unlocked.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
                 CROSS JOIN LATERAL (
-                    SELECT job.id, job.priority, job.task_name, keyed.limit_key, keyed.room AS key_room
+                    SELECT job.id, job.priority, job.queue_name, target.room AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
                     FROM procrastinate_jobs AS job
-                    LEFT JOIN LATERAL (
-                        SELECT job_key.limit_key, procrastinate_swift_limit_room_v1(
-                            key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
-                            COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS room
-                        FROM procrastinate_swift_job_limit_keys AS job_key
-                        JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
-                        WHERE job_key.job_id = job.id
-                    ) AS keyed ON true
+                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
                     WHERE job.queue_name = target.queue_name AND job.status = 'todo' AND job.lock IS NULL
                       AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0
-                      AND COALESCE(keyed.room, 1) > 0
+                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
                       AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
                     ORDER BY job.priority DESC, job.id ASC
                     LIMIT least(p_limit, target.room)
+                    FOR UPDATE OF job SKIP LOCKED
+                ) AS unlocked
+                UNION ALL
+                -- Every queue's, by the indexes of every queue.
+                SELECT * FROM (
+                    SELECT job.id, job.priority, job.queue_name, p_limit AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
+                    FROM procrastinate_swift_lock_heads AS head
+                    JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
+                    WHERE every_queue AND job.status = 'todo'
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                      AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                    ORDER BY head.priority DESC, head.job_id ASC
+                    LIMIT p_limit
+                    FOR UPDATE OF head, job SKIP LOCKED
+                ) AS heads
+                UNION ALL
+                SELECT * FROM (
+                    SELECT job.id, job.priority, job.queue_name, p_limit AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
+                    FROM procrastinate_jobs AS job
+                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
+                    WHERE every_queue AND job.status = 'todo' AND job.lock IS NULL
+                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
+                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                    ORDER BY job.priority DESC, job.id ASC
+                    LIMIT p_limit
                     FOR UPDATE OF job SKIP LOCKED
                 ) AS unlocked
             ) AS candidates
@@ -1253,58 +1324,67 @@ BEGIN
           AND (ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room)
         ORDER BY ranked.priority DESC, ranked.id ASC
         LIMIT p_limit
-    );
+    ) AS chosen;
 
-    PERFORM FROM procrastinate_swift_limit_keys AS key
-    WHERE key.limit_key IN (SELECT job_key.limit_key FROM procrastinate_swift_job_limit_keys AS job_key WHERE job_key.job_id = ANY (candidate_ids))
-    ORDER BY key.limit_key
-    FOR NO KEY UPDATE;
+    keyed := EXISTS (SELECT FROM unnest(candidate_keys) AS given(limit_key) WHERE given.limit_key IS NOT NULL);
+    IF keyed THEN
+        PERFORM FROM procrastinate_swift_limit_keys AS key
+        WHERE key.limit_key = ANY (candidate_keys)
+        ORDER BY key.limit_key
+        FOR NO KEY UPDATE;
 
-    SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
+        SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
+
+        SELECT COALESCE(array_agg(ranked.id ORDER BY ranked.position), '{}'),
+            COALESCE(array_agg(ranked.limit_key ORDER BY ranked.position), '{}')
+        INTO candidate_ids, candidate_keys
+        FROM (
+            SELECT candidate.id, candidate.position, keyed.limit_key, keyed.room,
+                row_number() OVER (PARTITION BY keyed.limit_key ORDER BY candidate.position) AS key_rank
+            FROM unnest(candidate_ids) WITH ORDINALITY AS candidate(id, position)
+            LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(candidate.id, running_keys, running_counts, claim_time) AS keyed ON true
+        ) AS ranked
+        WHERE ranked.limit_key IS NULL OR ranked.key_rank <= ranked.room;
+    END IF;
 
     RETURN QUERY
-    WITH fitting AS (
-        SELECT ranked.id FROM (
-            SELECT job.id, job_key.limit_key,
-                row_number() OVER (PARTITION BY job_key.limit_key ORDER BY job.priority DESC, job.id ASC) AS key_rank,
-                procrastinate_swift_limit_room_v1(
-                    key.max_running, key.rate_count, key.rate_period, key.rate_burst, key.starts,
-                    COALESCE(running_counts[array_position(running_keys, job_key.limit_key)], 0), claim_time) AS key_room
-            FROM procrastinate_jobs AS job
-            LEFT JOIN procrastinate_swift_job_limit_keys AS job_key ON job_key.job_id = job.id
-            LEFT JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
-            WHERE job.id = ANY (candidate_ids)
-        ) AS ranked
-        WHERE ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room
-    ), started AS (
+    WITH started AS (
         UPDATE procrastinate_jobs AS job
         SET status = 'doing', worker_id = p_worker_id
-        WHERE job.id = ANY (ARRAY(SELECT fitting.id FROM fitting))
+        WHERE job.id = ANY (candidate_ids)
           AND job.status = 'todo'
           AND (job.lock IS NULL OR (
               EXISTS (SELECT FROM procrastinate_swift_lock_heads AS head WHERE head.lock = job.lock AND head.job_id = job.id)
               AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = job.lock AND running.status = 'doing')))
         RETURNING job.*
-    ), limit_windows AS (
+    )
+    SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
+
+    -- The candidates are this claim's (their rows are held): those running now started here.
+    IF rated THEN
         UPDATE procrastinate_swift_limits AS limited
         SET starts = procrastinate_swift_rate_window_v1(limited.starts, limited.rate_count, limited.rate_period, claim_time, counted.started)
         FROM (
-            SELECT 'queue' AS scope, started.queue_name AS name, count(*) AS started FROM started GROUP BY started.queue_name
+            SELECT 'queue' AS scope, job.queue_name AS name, count(*) AS started
+            FROM procrastinate_jobs AS job WHERE job.id = ANY (candidate_ids) AND job.status = 'doing' GROUP BY job.queue_name
             UNION ALL
-            SELECT 'task', started.task_name, count(*) FROM started GROUP BY started.task_name
+            SELECT 'task', job.task_name, count(*)
+            FROM procrastinate_jobs AS job WHERE job.id = ANY (candidate_ids) AND job.status = 'doing' GROUP BY job.task_name
         ) AS counted
-        WHERE limited.scope = counted.scope AND limited.name = counted.name AND limited.rate_count IS NOT NULL
-    ), key_windows AS (
+        WHERE limited.scope = counted.scope AND limited.name = counted.name AND limited.rate_count IS NOT NULL;
+    END IF;
+    IF keyed THEN
         UPDATE procrastinate_swift_limit_keys AS key
         SET starts = procrastinate_swift_rate_window_v1(key.starts, key.rate_count, key.rate_period, claim_time, counted.started)
         FROM (
-            SELECT job_key.limit_key, count(*) AS started FROM started
-            JOIN procrastinate_swift_job_limit_keys AS job_key ON job_key.job_id = started.id
-            GROUP BY job_key.limit_key
+            SELECT given.limit_key, count(*) AS started
+            FROM unnest(candidate_ids, candidate_keys) AS given(id, limit_key)
+            JOIN procrastinate_jobs AS job ON job.id = given.id AND job.status = 'doing'
+            WHERE given.limit_key IS NOT NULL
+            GROUP BY given.limit_key
         ) AS counted
-        WHERE key.limit_key = counted.limit_key AND key.rate_count IS NOT NULL
-    )
-    SELECT * FROM started ORDER BY started.priority DESC, started.id ASC;
+        WHERE key.limit_key = counted.limit_key AND key.rate_count IS NOT NULL;
+    END IF;
 END;
 $$;
 

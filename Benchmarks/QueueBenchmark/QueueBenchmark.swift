@@ -1,5 +1,6 @@
 // The queue benchmark of `Benchmarks/workloads.md`: defer, work, NOTIFY latency and locks,
-// plus our own `locks_backlog` and `work_c100`, and raw SQL references. Prints one JSON report.
+// plus our own `locks_backlog`, `work_c100` and `limits_*`, and raw SQL references. Prints one
+// JSON report.
 //
 //   BENCH_DSN=postgresql://… [BENCH_N=10000] [BENCH_RUNS=3] [BENCH_ONLY=work_c10,locks_] swift run -c release QueueBenchmark
 import Foundation
@@ -86,6 +87,7 @@ struct QueueBenchmark {
     ) async throws {
         let started = Date()
         var results: [String: [[String: Any]]] = [:]
+        let keyed = try registerKeyedTask()
         let workloads: [(String, () async throws -> [String: Any])] = [
             ("raw_insert_sequential", { try await rawInsert(batch: 1) }),
             ("raw_insert_batch_100", { try await rawInsert(batch: 100) }),
@@ -113,6 +115,10 @@ struct QueueBenchmark {
             ("workers_4", { try await workerProcesses(4, jobs: backlog) }),
             ("workers_8", { try await workerProcesses(8, jobs: backlog) }),
             ("work_c100", { try await sleepers() }),
+            ("limits_none", { try await limitedWork(queueLimit: nil) }),
+            ("limits_queue_unbound", { try await limitedWork(queueLimit: Limit(concurrency: 1000)) }),
+            ("limits_keys_10_n2", { try await limitKeys(10, task: keyed) }),
+            ("limits_keys_1000_n2", { try await limitKeys(1000, task: keyed) }),
             ("work_c1_no_database", { try await workWithoutDatabase(concurrency: 1) }),
             ("work_c10_no_database", { try await workWithoutDatabase(concurrency: 10) }),
             // Minutes long: only when asked for by name.
@@ -137,13 +143,18 @@ struct QueueBenchmark {
         for name in ["defer_sequential", "defer_batch_100", "defer_batch_1000", "work_c1_listen_on", "work_c10_listen_on",
                      "work_c1_listen_off", "work_c10_listen_off", "locks_c10_k10", "locks_backlog", "locks_backlog_without_locks", "work_c100", "work_c1_no_database", "work_c10_no_database",
                      "raw_insert_sequential", "raw_insert_batch_100", "raw_cycle_batch_100",
-                     "locks_keys_10", "locks_keys_1000", "locks_keys_10000", "locks_keys_100000", "workers_1", "workers_2", "workers_4", "workers_8"] {
+                     "locks_keys_10", "locks_keys_1000", "locks_keys_10000", "locks_keys_100000", "workers_1", "workers_2", "workers_4", "workers_8",
+                     "limits_none", "limits_queue_unbound", "limits_keys_10_n2", "limits_keys_1000_n2"] {
             summary["\(name)_jobs_per_s"] = median(name, "jobs_per_s")
         }
         for keys in ["10", "1000", "10000", "100000"] {
             summary["locks_keys_\(keys)_claim_p50_ms"] = median("locks_keys_\(keys)", "claim_p50_ms")
             summary["locks_keys_\(keys)_claim_p99_ms"] = median("locks_keys_\(keys)", "claim_p99_ms")
         }
+        let unlimited = median("limits_none", "jobs_per_s")
+        summary["limits_queue_unbound_ratio"] = unlimited > 0 ? median("limits_queue_unbound", "jobs_per_s") / unlimited : 0
+        summary["limits_keys_max_running_per_key"] = ["limits_keys_10_n2", "limits_keys_1000_n2"]
+            .flatMap { results[$0] ?? [] }.compactMap { $0["max_running_per_key"] as? Int }.max() ?? 0
         summary["latency_p50_ms"] = median("latency_listen", "p50_ms")
         summary["latency_p99_ms"] = median("latency_listen", "p99_ms")
         let overlaps = results.filter { $0.key.hasPrefix("locks_") }.values.joined()
@@ -210,7 +221,12 @@ struct QueueBenchmark {
 
     /// Empty tables, then `jobs` pre-inserted in batches of 1000, analysed and checkpointed.
     func prepare(jobs: Int = 0, task: String = "bench.noop", lock: ((Int) -> String?)? = nil) async throws {
-        try await sql("TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers RESTART IDENTITY CASCADE")
+        try await sql(
+            """
+            TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers,
+                procrastinate_swift_limits, procrastinate_swift_limit_keys, procrastinate_swift_paused_queues RESTART IDENTITY CASCADE
+            """
+        )
         for start in stride(from: 0, to: jobs, by: 1000) {
             let batch = (start..<min(start + 1000, jobs)).map { i in
                 NewJob(queue: "default", taskName: task, lock: lock?(i), arguments: #"{"i": \#(i)}"#)
