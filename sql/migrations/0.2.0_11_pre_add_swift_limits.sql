@@ -248,8 +248,9 @@ END;
 $$;
 
 -- The limit key of job p_job_id and how many more jobs of that key may start at p_at, given
--- the running jobs of each key (no row for a job without a key). A single SELECT: the planner
--- inlines it where it is joined.
+-- the running jobs of each key (no row for a job without a key, nor at all when
+-- p_running_keys is NULL: no key exists). A single SELECT: the planner inlines it where it is
+-- joined, and skips it when p_running_keys is NULL.
 CREATE FUNCTION procrastinate_swift_job_key_room_v1(
     p_job_id bigint,
     p_running_keys text[],
@@ -261,7 +262,7 @@ CREATE FUNCTION procrastinate_swift_job_key_room_v1(
         COALESCE(p_running_counts[array_position(p_running_keys, job_key.limit_key)], 0), p_at)
     FROM procrastinate_swift_job_limit_keys AS job_key
     JOIN procrastinate_swift_limit_keys AS key ON key.limit_key = job_key.limit_key
-    WHERE job_key.job_id = p_job_id
+    WHERE p_running_keys IS NOT NULL AND job_key.job_id = p_job_id
 $$;
 
 -- The claim of procrastinate_swift_fetch_jobs_v2 within every limit and outside paused queues.
@@ -296,8 +297,8 @@ DECLARE
     queue_rooms integer[] := '{}';
     limited_tasks character varying[];
     task_rooms integer[];
-    running_keys text[] := '{}';
-    running_counts integer[] := '{}';
+    running_keys text[];
+    running_counts integer[];
     candidate_ids bigint[];
     candidate_keys text[];
     keyed boolean;
@@ -371,83 +372,103 @@ BEGIN
         SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
     END IF;
 
-    SELECT COALESCE(array_agg(chosen.id ORDER BY chosen.priority DESC, chosen.id), '{}'),
-        COALESCE(array_agg(chosen.limit_key ORDER BY chosen.priority DESC, chosen.id), '{}')
-    INTO candidate_ids, candidate_keys
-    FROM (
-        SELECT ranked.id, ranked.priority, ranked.limit_key FROM (
-            SELECT candidates.*,
-                row_number() OVER (PARTITION BY candidates.queue_name ORDER BY candidates.priority DESC, candidates.id ASC) AS queue_rank,
-                row_number() OVER (PARTITION BY candidates.task_name ORDER BY candidates.priority DESC, candidates.id ASC) AS task_rank,
-                row_number() OVER (PARTITION BY candidates.limit_key ORDER BY candidates.priority DESC, candidates.id ASC) AS key_rank
-            FROM (
-                -- Each open queue's, by its own indexes.
-                SELECT heads.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
-                CROSS JOIN LATERAL (
-                    SELECT job.id, job.priority, job.queue_name, target.room AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
-                    FROM procrastinate_swift_lock_heads AS head
-                    JOIN procrastinate_jobs AS job ON job.id = head.job_id
-                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
-                    WHERE head.queue_name = target.queue_name AND job.status = 'todo'
-                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
-                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-                      AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
-                    ORDER BY head.priority DESC, head.job_id ASC
-                    LIMIT least(p_limit, target.room)
-                    FOR UPDATE OF head, job SKIP LOCKED
-                ) AS heads
-                UNION ALL
-                SELECT unlocked.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
-                CROSS JOIN LATERAL (
-                    SELECT job.id, job.priority, job.queue_name, target.room AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
-                    FROM procrastinate_jobs AS job
-                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
-                    WHERE job.queue_name = target.queue_name AND job.status = 'todo' AND job.lock IS NULL
-                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
-                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-                    ORDER BY job.priority DESC, job.id ASC
-                    LIMIT least(p_limit, target.room)
-                    FOR UPDATE OF job SKIP LOCKED
-                ) AS unlocked
-                UNION ALL
-                -- Every queue's, by the indexes of every queue.
-                SELECT * FROM (
-                    SELECT job.id, job.priority, job.queue_name, p_limit AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
-                    FROM procrastinate_swift_lock_heads AS head
-                    JOIN procrastinate_jobs AS job ON job.id = head.job_id
-                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
-                    WHERE every_queue AND job.status = 'todo'
-                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
-                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-                      AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
-                    ORDER BY head.priority DESC, head.job_id ASC
-                    LIMIT p_limit
-                    FOR UPDATE OF head, job SKIP LOCKED
-                ) AS heads
-                UNION ALL
-                SELECT * FROM (
-                    SELECT job.id, job.priority, job.queue_name, p_limit AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
-                    FROM procrastinate_jobs AS job
-                    LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
-                    WHERE every_queue AND job.status = 'todo' AND job.lock IS NULL
-                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                      AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
-                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
-                    ORDER BY job.priority DESC, job.id ASC
-                    LIMIT p_limit
-                    FOR UPDATE OF job SKIP LOCKED
-                ) AS unlocked
-            ) AS candidates
-        ) AS ranked
-        WHERE ranked.queue_rank <= ranked.queue_room
-          AND ranked.task_rank <= COALESCE(task_rooms[array_position(limited_tasks, ranked.task_name)], p_limit)
-          AND (ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room)
-        ORDER BY ranked.priority DESC, ranked.id ASC
-        LIMIT p_limit
-    ) AS chosen;
+    IF every_queue THEN
+        SELECT COALESCE(array_agg(chosen.id ORDER BY chosen.priority DESC, chosen.id), '{}'),
+            COALESCE(array_agg(chosen.limit_key ORDER BY chosen.priority DESC, chosen.id), '{}')
+        INTO candidate_ids, candidate_keys
+        FROM (
+            SELECT ranked.id, ranked.priority, ranked.limit_key FROM (
+                SELECT candidates.*,
+                    row_number() OVER (PARTITION BY candidates.queue_name ORDER BY candidates.priority DESC, candidates.id ASC) AS queue_rank,
+                    row_number() OVER (PARTITION BY candidates.task_name ORDER BY candidates.priority DESC, candidates.id ASC) AS task_rank,
+                    row_number() OVER (PARTITION BY candidates.limit_key ORDER BY candidates.priority DESC, candidates.id ASC) AS key_rank
+                FROM (
+                    -- Every queue's, by the indexes of every queue.
+                    SELECT * FROM (
+                        SELECT job.id, job.priority, job.queue_name, p_limit AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
+                        FROM procrastinate_swift_lock_heads AS head
+                        JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                        LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
+                        WHERE job.status = 'todo'
+                          AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                          AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
+                          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                          AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                        ORDER BY head.priority DESC, head.job_id ASC
+                        LIMIT p_limit
+                        FOR UPDATE OF head, job SKIP LOCKED
+                    ) AS heads
+                    UNION ALL
+                    SELECT * FROM (
+                        SELECT job.id, job.priority, job.queue_name, p_limit AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
+                        FROM procrastinate_jobs AS job
+                        LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
+                        WHERE job.status = 'todo' AND job.lock IS NULL
+                          AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                          AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
+                          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                        ORDER BY job.priority DESC, job.id ASC
+                        LIMIT p_limit
+                        FOR UPDATE OF job SKIP LOCKED
+                    ) AS unlocked
+                ) AS candidates
+            ) AS ranked
+            WHERE ranked.queue_rank <= ranked.queue_room
+              AND ranked.task_rank <= COALESCE(task_rooms[array_position(limited_tasks, ranked.task_name)], p_limit)
+              AND (ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room)
+            ORDER BY ranked.priority DESC, ranked.id ASC
+            LIMIT p_limit
+        ) AS chosen;
+    ELSE
+        SELECT COALESCE(array_agg(chosen.id ORDER BY chosen.priority DESC, chosen.id), '{}'),
+            COALESCE(array_agg(chosen.limit_key ORDER BY chosen.priority DESC, chosen.id), '{}')
+        INTO candidate_ids, candidate_keys
+        FROM (
+            SELECT ranked.id, ranked.priority, ranked.limit_key FROM (
+                SELECT candidates.*,
+                    row_number() OVER (PARTITION BY candidates.queue_name ORDER BY candidates.priority DESC, candidates.id ASC) AS queue_rank,
+                    row_number() OVER (PARTITION BY candidates.task_name ORDER BY candidates.priority DESC, candidates.id ASC) AS task_rank,
+                    row_number() OVER (PARTITION BY candidates.limit_key ORDER BY candidates.priority DESC, candidates.id ASC) AS key_rank
+                FROM (
+                    -- Each open queue's, by its own indexes.
+                    SELECT heads.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
+                    CROSS JOIN LATERAL (
+                        SELECT job.id, job.priority, job.queue_name, target.room AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
+                        FROM procrastinate_swift_lock_heads AS head
+                        JOIN procrastinate_jobs AS job ON job.id = head.job_id
+                        LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
+                        WHERE head.queue_name = target.queue_name AND job.status = 'todo'
+                          AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                          AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
+                          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                          AND NOT EXISTS (SELECT FROM procrastinate_jobs AS running WHERE running.lock = head.lock AND running.status = 'doing')
+                        ORDER BY head.priority DESC, head.job_id ASC
+                        LIMIT least(p_limit, target.room)
+                        FOR UPDATE OF head, job SKIP LOCKED
+                    ) AS heads
+                    UNION ALL
+                    SELECT unlocked.* FROM unnest(open_queues, queue_rooms) AS target(queue_name, room)
+                    CROSS JOIN LATERAL (
+                        SELECT job.id, job.priority, job.queue_name, target.room AS queue_room, job.task_name, keyed.limit_key, keyed.room AS key_room
+                        FROM procrastinate_jobs AS job
+                        LEFT JOIN LATERAL procrastinate_swift_job_key_room_v1(job.id, running_keys, running_counts, claim_time) AS keyed ON true
+                        WHERE job.queue_name = target.queue_name AND job.status = 'todo' AND job.lock IS NULL
+                          AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                          AND COALESCE(task_rooms[array_position(limited_tasks, job.task_name)], 1) > 0 AND COALESCE(keyed.room, 1) > 0
+                          AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())
+                        ORDER BY job.priority DESC, job.id ASC
+                        LIMIT least(p_limit, target.room)
+                        FOR UPDATE OF job SKIP LOCKED
+                    ) AS unlocked
+                ) AS candidates
+            ) AS ranked
+            WHERE ranked.queue_rank <= ranked.queue_room
+              AND ranked.task_rank <= COALESCE(task_rooms[array_position(limited_tasks, ranked.task_name)], p_limit)
+              AND (ranked.limit_key IS NULL OR ranked.key_rank <= ranked.key_room)
+            ORDER BY ranked.priority DESC, ranked.id ASC
+            LIMIT p_limit
+        ) AS chosen;
+    END IF;
 
     keyed := EXISTS (SELECT FROM unnest(candidate_keys) AS given(limit_key) WHERE given.limit_key IS NOT NULL);
     IF keyed THEN
