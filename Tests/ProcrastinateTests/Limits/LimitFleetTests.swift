@@ -95,6 +95,7 @@ import Testing
             #expect((950...1_000).contains(inTwenty), "\(inTwenty) starts in the first 20 s")
             let busiest = times.map { start in times.count { $0 >= start && $0 < start + 1 } }.max() ?? 0
             #expect(busiest <= 55, "\(busiest) starts in one second")
+            print("limits: a rate of 50/s: \(inTwenty) starts in 20 s, at most \(busiest) in one second")
             let started = try await app.jobManager.listJobs().count { $0.status != .todo }
             #expect(started == times.count, "every start recorded by the database ran once")
         }
@@ -130,6 +131,8 @@ import Testing
             let firstAfter = try #require(starts(current).first { $0 > resumedAt })
             // The workers hear the resume (NOTIFY), not their 5-second poll.
             #expect(firstAfter - resumedAt < 1, "the first job started \(firstAfter - resumedAt) s after the resume")
+            let lastBefore = starts(fleet + [replacement]).filter { $0 < resumedAt }.max() ?? pausedAt
+            print("limits: last start \(lastBefore - pausedAt) s after the pause, first \(firstAfter - resumedAt) s after the resume")
             try await stop(current)
         }
     }
