@@ -44,6 +44,28 @@ import Tracing
         #expect(try metrics.expectTimer("procrastinate_job_queue_wait_seconds", boom).values.count == 1)
     }
 
+    @Test func aWorkerReportsTheJobsALimitHoldsBack() async throws {
+        let metrics = TestMetrics()
+        let journal = Journal()
+        try await withMetricsFactory(metrics) {
+            try await ConnectorKind.memory.withApp { app in
+                let slow = try app.task("slow", queue: "narrow") { (_: NoArguments) in
+                    while journal.count("release") == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                try app.limit(queue: "narrow", Limit(concurrency: 1))
+                _ = try await slow.batchDefer([NoArguments(), NoArguments(), NoArguments()])
+                let worker = RunningWorker(Worker(app: app, options: .test(concurrency: 3)))
+                // One runs; the queue's limit holds back the two others, as the heartbeats say.
+                try await eventually("the gauge to count 2") {
+                    (try? metrics.expectGauge("procrastinate_jobs_delayed_by_limits").lastValue) == 2
+                }
+                #expect(worker.worker.runningJobIDs.count == 1)
+                journal.record("release")
+                try await worker.stop()
+            }
+        }
+    }
+
     @Test func eachJobRunsInAConsumerSpan() async throws {
         let tracer = Self.tracer
         let ids = try await ConnectorKind.memory.withApp { app in
