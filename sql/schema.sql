@@ -1245,7 +1245,7 @@ BEGIN
         FROM rooms WHERE rooms.room > 0;
     END IF;
 
-    IF EXISTS (SELECT FROM procrastinate_swift_limit_keys) THEN
+    IF EXISTS (SELECT FROM procrastinate_swift_job_limit_keys) THEN
         SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
     END IF;
 
@@ -1423,8 +1423,8 @@ $$;
 -- ones instead of coming back empty. A head's row is locked with its job, so that a claim
 -- neither waits in its trigger for another writer of that lock nor claims a head whose lock
 -- another claim has just started running (checked afresh once the rows are held).
--- While a limit exists or a queue is paused, procrastinate_swift_fetch_limited_jobs_v1 claims
--- instead.
+-- While a limit exists, a job has a limit key or a queue is paused,
+-- procrastinate_swift_fetch_limited_jobs_v1 claims instead.
 CREATE FUNCTION procrastinate_swift_fetch_jobs_v2(
     target_queue_names character varying[],
     p_worker_id bigint,
@@ -1435,7 +1435,7 @@ SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
     candidate_ids bigint[];
 BEGIN
-    IF EXISTS (SELECT FROM procrastinate_swift_limits) OR EXISTS (SELECT FROM procrastinate_swift_limit_keys)
+    IF EXISTS (SELECT FROM procrastinate_swift_limits) OR EXISTS (SELECT FROM procrastinate_swift_job_limit_keys)
        OR EXISTS (SELECT FROM procrastinate_swift_paused_queues) THEN
         RETURN QUERY SELECT * FROM procrastinate_swift_fetch_limited_jobs_v1(target_queue_names, p_worker_id, p_limit, target_task_names);
         RETURN;

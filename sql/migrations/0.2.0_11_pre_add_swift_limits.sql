@@ -368,7 +368,7 @@ BEGIN
         FROM rooms WHERE rooms.room > 0;
     END IF;
 
-    IF EXISTS (SELECT FROM procrastinate_swift_limit_keys) THEN
+    IF EXISTS (SELECT FROM procrastinate_swift_job_limit_keys) THEN
         SELECT keys.limit_keys, keys.running INTO running_keys, running_counts FROM procrastinate_swift_running_keys_v1() AS keys;
     END IF;
 
@@ -532,8 +532,8 @@ BEGIN
 END;
 $$;
 
--- The claim of 0.2.0_08, unchanged, while no limit exists and no queue is paused; otherwise
--- procrastinate_swift_fetch_limited_jobs_v1.
+-- The claim of 0.2.0_08, unchanged, while no limit exists, no job has a limit key and no queue
+-- is paused; otherwise procrastinate_swift_fetch_limited_jobs_v1.
 CREATE OR REPLACE FUNCTION procrastinate_swift_fetch_jobs_v2(
     target_queue_names character varying[],
     p_worker_id bigint,
@@ -544,7 +544,7 @@ SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
     candidate_ids bigint[];
 BEGIN
-    IF EXISTS (SELECT FROM procrastinate_swift_limits) OR EXISTS (SELECT FROM procrastinate_swift_limit_keys)
+    IF EXISTS (SELECT FROM procrastinate_swift_limits) OR EXISTS (SELECT FROM procrastinate_swift_job_limit_keys)
        OR EXISTS (SELECT FROM procrastinate_swift_paused_queues) THEN
         RETURN QUERY SELECT * FROM procrastinate_swift_fetch_limited_jobs_v1(target_queue_names, p_worker_id, p_limit, target_task_names);
         RETURN;
