@@ -22,6 +22,22 @@ extension Dashboard {
         group.post("jobs/bulk") { request, _ in
             await act(request) { form in try await bulk(form, request: request) }
         }
+        group.post("queues/:action") { request, context in
+            let action = context.parameters.get("action") ?? ""
+            return await act(request) { form in
+                guard let queue = form["queue"]?.trimmingCharacters(in: .whitespaces), !queue.isEmpty else {
+                    throw InvalidParameter(name: "queue", value: form["queue"] ?? "", expected: "a queue's name")
+                }
+                switch action {
+                case "pause":
+                    return .message(try await manager.pause(queue: queue) ? "Paused queue \(queue)." : "Queue \(queue) was paused already.")
+                case "resume":
+                    return .message(try await manager.resume(queue: queue) ? "Resumed queue \(queue)." : "Queue \(queue) was not paused.")
+                default:
+                    throw NotFound(what: "action \(action)")
+                }
+            }
+        }
         group.post("periodic/defer") { request, _ in
             await act(request) { form in
                 guard let task = app?.periodicTasks.first(where: { $0.taskName == form["task"] && $0.periodicID == (form["periodic_id"] ?? "") })
@@ -125,6 +141,8 @@ extension Dashboard {
         } catch let error as NotFound {
             return refuse(.notFound, error.description)
         } catch let error as InvalidParameter {
+            return refuse(.badRequest, error.description)
+        } catch let error as InvalidQueueName {
             return refuse(.badRequest, error.description)
         } catch let error as SchemaError {
             // A database set up by Python alone: the action needs our migrations, as on the command line.

@@ -110,6 +110,12 @@ public struct Dashboard: Sendable {
                     .render(context)
             }
         }
+        group.get("limits") { request, _ in
+            await page(request, title: "Limits", section: "limits") { _, context in
+                guard try await features.current().limits else { return LimitsPage(limits: nil, paused: []).render(context) }
+                return LimitsPage(limits: try await manager.limits(), paused: try await manager.pausedQueues()).render(context)
+            }
+        }
         group.get("workers") { request, _ in
             await page(request, title: "Workers", section: "workers") { session, context in
                 WorkersPage(workers: try await WorkerRow.read(in: session), stalledAfter: stalledSeconds).render(context)

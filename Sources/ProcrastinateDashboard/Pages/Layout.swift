@@ -3,7 +3,7 @@
 enum Layout {
     /// The sections of the navigation: path and label.
     static let sections: [(path: String, label: String)] = [
-        ("", "Overview"), ("jobs", "Jobs"), ("queues", "Queues"), ("tasks", "Tasks"), ("locks", "Locks"),
+        ("", "Overview"), ("jobs", "Jobs"), ("queues", "Queues"), ("tasks", "Tasks"), ("locks", "Locks"), ("limits", "Limits"),
         ("workers", "Workers"), ("periodic", "Periodic"), ("stalled", "Stalled jobs"),
     ]
 

@@ -78,7 +78,7 @@ import Testing
             let hostileID = ids["hostile"]!
             for path in [
                 "", "/", "/jobs", "/jobs/\(hostileID)", "/jobs/\(ids["blocked"]!)", "/queues", "/tasks", "/locks", "/locks?search=user",
-                "/workers", "/periodic", "/stalled", "/jobs?status=failed", "/jobs?args=%7B%22to%22%3A%22ada%40example.com%22%7D",
+                "/limits", "/workers", "/periodic", "/stalled", "/jobs?status=failed", "/jobs?args=%7B%22to%22%3A%22ada%40example.com%22%7D",
                 "/jobs?lock=user-1", "/jobs?task=%3Cscript%3E",
             ] {
                 let (status, page) = try await Self.get(client, "/admin/jobs\(path)")
@@ -198,6 +198,30 @@ import Testing
             let (status, _, _) = try await Self.post(client, "/admin/jobs/jobs/\(ids["waiting"]!)/cancel", [("csrf", "x")])
             #expect(status == .forbidden)
             #expect(try await db.value("SELECT status::text FROM procrastinate_jobs WHERE id = \(ids["waiting"]!)", as: String.self) == "todo")
+        }
+    }
+
+    @Test func theLimitsPageShowsLimitsAndPausesAndResumesQueues() async throws {
+        try await Self.withDashboard(.ours) { db, _, client in
+            let manager = App(connector: db).jobManager
+            try await manager.setLimit(Limit(concurrency: 2, rate: Limit.Rate(30, per: .seconds(60))), for: .queue("emails"))
+            try await manager.pause(queue: "<b>q</b>")
+            let (status, page) = try await Self.get(client, "/admin/jobs/limits")
+            #expect(status == .ok)
+            let running = try #require(try await manager.limits().first).running
+            #expect(page.contains(">emails</a>") && page.contains("\(running) of 2") && page.contains("0 of 30 per 1 min 00 s, 3 at once"), "\(page)")
+            #expect(page.contains("&lt;b&gt;q&lt;/b&gt;") && !page.contains("<b>q</b>"))
+            let token = try Self.token(in: page)
+            let (resumed, message, _) = try await Self.post(client, "/admin/jobs/queues/resume", [("csrf", token), ("queue", "<b>q</b>")])
+            #expect(resumed == .ok && message == "Resumed queue <b>q</b>.")
+            let (paused, _, _) = try await Self.post(client, "/admin/jobs/queues/pause", [("csrf", token), ("queue", "emails")])
+            #expect(paused == .ok)
+            #expect(try await manager.pausedQueues().map(\.name) == ["emails"])
+            let (empty, _, _) = try await Self.post(client, "/admin/jobs/queues/pause", [("csrf", token), ("queue", " ")])
+            #expect(empty == .badRequest)
+            let (forged, _, _) = try await Self.post(client, "/admin/jobs/queues/resume", [("csrf", "guess"), ("queue", "emails")])
+            #expect(forged == .forbidden)
+            #expect(try await manager.pausedQueues().map(\.name) == ["emails"])
         }
     }
 
