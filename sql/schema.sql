@@ -1023,8 +1023,9 @@ END;
 $$;
 
 -- Inserts jobs as procrastinate_defer_jobs_v1 does, each with its limit key (NULL: none) and
--- that key's limit, which becomes the key's; returns their ids in the order given. Key rows
--- are written in key order, as claims hold them, so that neither waits on the other in a cycle.
+-- that key's limit, which becomes the key's; returns their ids in the order given. Changed
+-- key rows are held in key order after the jobs (and their locks' heads), as claims hold them,
+-- so that neither waits on the other in a cycle.
 CREATE FUNCTION procrastinate_swift_insert_limited_jobs_v1(
     queue_names character varying[],
     task_names character varying[],
@@ -1066,6 +1067,20 @@ BEGIN
     SELECT * FROM unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods, declared_rate_bursts)
     ON CONFLICT (limit_key) DO NOTHING;
 
+    ids := procrastinate_defer_jobs_v1(ARRAY(
+        SELECT ROW(job.queue_name, job.task_name, job.priority, job.lock, job.queueing_lock, job.args::jsonb, job.scheduled_at)::procrastinate_job_to_defer_v1
+        FROM unnest(queue_names, task_names, priorities, locks, queueing_locks, args, scheduled_ats)
+            WITH ORDINALITY AS job(queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at, position)
+        ORDER BY job.position
+    ));
+
+    INSERT INTO procrastinate_swift_job_limit_keys (job_id, limit_key)
+    SELECT ids[given.position], given.limit_key
+    FROM unnest(limit_keys) WITH ORDINALITY AS given(limit_key, position)
+    WHERE given.limit_key IS NOT NULL;
+
+    -- A changed declaration is written last: the jobs' lock heads are held before the keys'
+    -- rows, as a claim holds them.
     PERFORM FROM procrastinate_swift_limit_keys AS key
     JOIN unnest(declared_keys, declared_max_running, declared_rate_counts, declared_rate_periods, declared_rate_bursts)
         AS declared(limit_key, max_running, rate_count, rate_period, rate_burst) ON declared.limit_key = key.limit_key
@@ -1082,18 +1097,6 @@ BEGIN
     WHERE key.limit_key = declared.limit_key
       AND (key.max_running, key.rate_count, key.rate_period, key.rate_burst)
         IS DISTINCT FROM (declared.max_running, declared.rate_count, declared.rate_period, declared.rate_burst);
-
-    ids := procrastinate_defer_jobs_v1(ARRAY(
-        SELECT ROW(job.queue_name, job.task_name, job.priority, job.lock, job.queueing_lock, job.args::jsonb, job.scheduled_at)::procrastinate_job_to_defer_v1
-        FROM unnest(queue_names, task_names, priorities, locks, queueing_locks, args, scheduled_ats)
-            WITH ORDINALITY AS job(queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at, position)
-        ORDER BY job.position
-    ));
-
-    INSERT INTO procrastinate_swift_job_limit_keys (job_id, limit_key)
-    SELECT ids[given.position], given.limit_key
-    FROM unnest(limit_keys) WITH ORDINALITY AS given(limit_key, position)
-    WHERE given.limit_key IS NOT NULL;
 
     RETURN ids;
 END;
