@@ -1885,8 +1885,10 @@ CREATE FUNCTION procrastinate_swift_delayed_jobs_v1(
     ), full_limits AS (
         SELECT limited.scope, limited.name FROM procrastinate_swift_limits AS limited
         WHERE procrastinate_swift_limit_room_v1(limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst, limited.starts,
-            (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing'
-             AND (CASE limited.scope WHEN 'queue' THEN job.queue_name ELSE job.task_name END) = limited.name),
+            CASE limited.scope
+                WHEN 'queue' THEN (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.queue_name = limited.name)
+                ELSE (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.task_name = limited.name)
+            END,
             clock_timestamp()) <= 0
     ), full_keys AS (
         SELECT key.limit_key FROM procrastinate_swift_limit_keys AS key CROSS JOIN running_keys
@@ -1894,13 +1896,20 @@ CREATE FUNCTION procrastinate_swift_delayed_jobs_v1(
             COALESCE(running_keys.running[array_position(running_keys.limit_keys, key.limit_key)], 0), clock_timestamp()) <= 0
     )
     SELECT COALESCE(sum(delayed.count), 0)::bigint FROM (
-        SELECT (SELECT count(*) FROM (
-                    SELECT FROM procrastinate_jobs AS job
-                    WHERE job.status = 'todo'
-                      AND (CASE full_limits.scope WHEN 'queue' THEN job.queue_name ELSE job.task_name END) = full_limits.name
-                      AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
-                      AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
-                    LIMIT 10000) AS waiting) AS count
+        SELECT CASE full_limits.scope
+            WHEN 'queue' THEN (SELECT count(*) FROM (
+                SELECT FROM procrastinate_jobs AS job
+                WHERE job.status = 'todo' AND job.queue_name = full_limits.name
+                  AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+                  AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                LIMIT 10000) AS waiting)
+            ELSE (SELECT count(*) FROM (
+                SELECT FROM procrastinate_jobs AS job
+                WHERE job.status = 'todo' AND job.task_name = full_limits.name
+                  AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
+                  AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
+                LIMIT 10000) AS waiting)
+            END AS count
         FROM full_limits
         UNION ALL
         SELECT (SELECT count(*) FROM (

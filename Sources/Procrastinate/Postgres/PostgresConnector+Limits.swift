@@ -48,10 +48,14 @@ extension PostgresConnector {
         let rows = try await query(
             """
             SELECT limited.scope, limited.name::text, limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst,
-                (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing'
-                 AND ((limited.scope = 'queue' AND job.queue_name = limited.name) OR (limited.scope = 'task' AND job.task_name = limited.name))),
-                (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'todo'
-                 AND ((limited.scope = 'queue' AND job.queue_name = limited.name) OR (limited.scope = 'task' AND job.task_name = limited.name))),
+                CASE limited.scope
+                    WHEN 'queue' THEN (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.queue_name = limited.name)
+                    ELSE (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'doing' AND job.task_name = limited.name)
+                END,
+                CASE limited.scope
+                    WHEN 'queue' THEN (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'todo' AND job.queue_name = limited.name)
+                    ELSE (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.status = 'todo' AND job.task_name = limited.name)
+                END,
                 (SELECT count(*) FROM unnest(limited.starts) AS start(at)
                  WHERE start.at > clock_timestamp() - make_interval(secs => limited.rate_period))
             FROM procrastinate_swift_limits AS limited
