@@ -94,7 +94,7 @@ extension InMemoryConnector {
     }
 
     public func limitUsage() -> [LimitUsage] {
-        let now = Date()
+        let now = clock()
         return limits.compactMap { target, window in
             let (running, waiting) = (running(target), waiting(target).count)
             if case .key = target, running + waiting == 0 { return nil }
@@ -104,7 +104,7 @@ extension InMemoryConnector {
     }
 
     public func jobsDelayedByLimits(queues: [String]?, taskNames: [String]?) -> Int {
-        let now = Date()
+        let now = clock()
         return limits.reduce(0) { total, entry in
             guard entry.value.room(running: running(entry.key), at: now) <= 0 else { return total }
             let delayed = waiting(entry.key).count { job in
@@ -117,7 +117,7 @@ extension InMemoryConnector {
     public func pauseQueue(_ name: String) throws -> Bool {
         try InvalidQueueName.check(name)
         guard pausedSince[name] == nil else { return false }
-        pausedSince[name] = Date()
+        pausedSince[name] = clock()
         return true
     }
 

@@ -47,7 +47,8 @@ public actor InMemoryConnector: NotifyingConnector {
     private var lastJobID: Int64 = 0
     private var lastEventID: Int64 = 0
     private var lastWorkerID: Int64 = 0
-    private let clock: @Sendable () -> Date
+    /// Tells the time (the limits' windows read it too).
+    let clock: @Sendable () -> Date
     private var listeners: [UUID: (queues: [String]?, notify: @Sendable (JobNotification) -> Void)] = [:]
     /// The limits of queues, tasks and keys, each with its latest starts (see
     /// `InMemoryConnector+Limits.swift`).

@@ -48,27 +48,29 @@ public struct JobDeferrer<Arguments: Encodable & Sendable>: Sendable {
     private func prepare(_ arguments: [Arguments]) throws -> (App, [NewJob]) {
         let app: App
         let name: String
-        let defaults: JobOptions
+        /// The task, when this app registers it.
+        let known: TaskDefinition?
         /// A task known by name only, whose arguments were encoded from another type (raw
         /// JSON, say): they are checked against its own before inserting.
         var decodedByName: TaskDefinition?
         switch target {
         case .task(let definition):
             guard let bound = definition.app else { throw UnboundTask(name: definition.name) }
-            (app, name, defaults) = (bound, definition.name, definition.options.jobs)
+            (app, name, known) = (bound, definition.name, definition)
         case .name(let taskName, let owner):
-            let known = owner.task(named: taskName)
+            known = owner.task(named: taskName)
             decodedByName = known?.argumentsType == ObjectIdentifier(Arguments.self) ? nil : known
-            (app, name, defaults) = (owner, taskName, known?.options.jobs ?? JobOptions())
+            (app, name) = (owner, taskName)
         }
+        let defaults = known?.options.jobs ?? JobOptions()
         let merged = defaults.overridden(by: options)
         let now = Date()
         var jobs = try arguments.map { try merged.newJob(taskName: name, arguments: $0, now: now) }
         if let decodedByName {
             for job in jobs { try decodedByName.checkArguments(job.arguments) }
         }
-        if let definition = app.task(named: name) {
-            jobs = try jobs.map { try definition.withLimitKey($0, given: merged.limitKey) }
+        if let known {
+            jobs = try jobs.map { try known.withLimitKey($0, given: merged.limitKey) }
         } else if let key = merged.limitKey {
             throw ConfigurationError(description: "limit key '\(key)' given for task '\(name)', which this app does not know: its keyLimit is unknown")
         }
