@@ -1621,23 +1621,23 @@ $$;
 CREATE INDEX IF NOT EXISTS procrastinate_swift_jobs_scheduled_idx ON procrastinate_jobs (scheduled_at)
     WHERE status = 'todo' AND scheduled_at IS NOT NULL;
 
--- Seconds from now until the earliest waiting job of the given queues and tasks (NULL: any)
--- scheduled later than `since_seconds` ago, or NULL when there is none. The worker asks after
--- a fetch that found nothing, and passes the time since that fetch began: a job that became
--- due meanwhile answers zero or less (run it now), one due before that fetch (blocked by its
--- lock) does not count.
--- A full rate window of those queues, tasks or keys counts too: the moment it lets a job
--- start, when later than `since_seconds` ago.
-CREATE FUNCTION procrastinate_swift_next_scheduled_job_v1(
+-- Seconds from now until an idle worker should look again, or NULL: the earliest waiting job
+-- of the given queues and tasks (NULL: any) scheduled later than p_after, or the earliest
+-- moment after p_after that a full rate window of those queues, tasks or any key lets a job
+-- start. The worker passes when its fetch that found nothing began: a job that became due
+-- since answers zero or less (run it now), one due before (blocked by its lock) does not
+-- count. An instant rather than a duration, so that however long the question waits for a
+-- connection, what became due meanwhile still counts.
+CREATE FUNCTION procrastinate_swift_next_scheduled_job_v2(
     target_queue_names character varying[],
     target_task_names character varying[],
-    since_seconds double precision
+    p_after timestamp with time zone
 ) RETURNS double precision LANGUAGE sql STABLE AS $$
     SELECT min(due.seconds) FROM (
         (SELECT extract(epoch FROM job.scheduled_at - now())::double precision AS seconds
          FROM procrastinate_jobs AS job
          WHERE job.status = 'todo' AND job.scheduled_at IS NOT NULL
-           AND job.scheduled_at > now() - make_interval(secs => since_seconds)
+           AND job.scheduled_at > p_after
            AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
            AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
          ORDER BY job.scheduled_at
@@ -1655,8 +1655,17 @@ CREATE FUNCTION procrastinate_swift_next_scheduled_job_v1(
             FROM procrastinate_swift_limit_keys AS key
             WHERE key.rate_count IS NOT NULL
         ) AS opening
-        WHERE opening.at > now() - make_interval(secs => since_seconds)
+        WHERE opening.at > p_after
     ) AS due
+$$;
+
+-- The question of workers of the previous release, in seconds before the statement.
+CREATE FUNCTION procrastinate_swift_next_scheduled_job_v1(
+    target_queue_names character varying[],
+    target_task_names character varying[],
+    since_seconds double precision
+) RETURNS double precision LANGUAGE sql STABLE AS $$
+    SELECT procrastinate_swift_next_scheduled_job_v2(target_queue_names, target_task_names, now() - make_interval(secs => since_seconds))
 $$;
 
 -- Defers one tick of a periodic task, unless some scheduler deferred it before; returns the

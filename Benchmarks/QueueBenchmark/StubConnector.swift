@@ -24,7 +24,7 @@ final class StubConnector: Connector {
     /// How many outcomes were `succeeded`.
     var succeeded: Int { state.withLock { $0.succeeded } }
 
-    func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) async throws -> Duration? { nil }
+    func nextScheduledJob(queues: [String]?, taskNames: [String]?, scheduledAfter after: Date) async throws -> Duration? { nil }
 
     func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job] {
         let range = state.withLock { state in

@@ -158,11 +158,10 @@ public actor InMemoryConnector: NotifyingConnector {
         return fetched
     }
 
-    /// The rule of `procrastinate_swift_next_scheduled_job_v1`: the earliest job scheduled, or
-    /// rate window opening, later than `since` ago.
-    public func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) -> Duration? {
+    /// The rule of `procrastinate_swift_next_scheduled_job_v2`: the earliest job scheduled, or
+    /// rate window opening, later than `earliest`.
+    public func nextScheduledJob(queues: [String]?, taskNames: [String]?, scheduledAfter earliest: Date) -> Duration? {
         let now = clock()
-        let earliest = now.addingTimeInterval(-since.seconds)
         let scheduled = jobs.values.lazy.filter { job in
             job.status == .todo && (queues?.contains(job.queue) ?? true) && (taskNames?.contains(job.taskName) ?? true)
         }.compactMap(\.scheduledAt)

@@ -628,19 +628,23 @@ BEGIN
 END;
 $$;
 
--- When an idle worker should look again: the earliest waiting job scheduled later than
--- since_seconds ago (as before), or the earliest moment a full rate window of its queues,
--- tasks or keys lets a job start, if that is later than since_seconds ago.
-CREATE OR REPLACE FUNCTION procrastinate_swift_next_scheduled_job_v1(
+-- Seconds from now until an idle worker should look again, or NULL: the earliest waiting job
+-- of the given queues and tasks (NULL: any) scheduled later than p_after, or the earliest
+-- moment after p_after that a full rate window of those queues, tasks or any key lets a job
+-- start. The worker passes when its fetch that found nothing began: a job that became due
+-- since answers zero or less (run it now), one due before (blocked by its lock) does not
+-- count. An instant rather than a duration, so that however long the question waits for a
+-- connection, what became due meanwhile still counts.
+CREATE FUNCTION procrastinate_swift_next_scheduled_job_v2(
     target_queue_names character varying[],
     target_task_names character varying[],
-    since_seconds double precision
+    p_after timestamp with time zone
 ) RETURNS double precision LANGUAGE sql STABLE AS $$
     SELECT min(due.seconds) FROM (
         (SELECT extract(epoch FROM job.scheduled_at - now())::double precision AS seconds
          FROM procrastinate_jobs AS job
          WHERE job.status = 'todo' AND job.scheduled_at IS NOT NULL
-           AND job.scheduled_at > now() - make_interval(secs => since_seconds)
+           AND job.scheduled_at > p_after
            AND (target_queue_names IS NULL OR job.queue_name = ANY (target_queue_names))
            AND (target_task_names IS NULL OR job.task_name = ANY (target_task_names))
          ORDER BY job.scheduled_at
@@ -658,8 +662,17 @@ CREATE OR REPLACE FUNCTION procrastinate_swift_next_scheduled_job_v1(
             FROM procrastinate_swift_limit_keys AS key
             WHERE key.rate_count IS NOT NULL
         ) AS opening
-        WHERE opening.at > now() - make_interval(secs => since_seconds)
+        WHERE opening.at > p_after
     ) AS due
+$$;
+
+-- The question of workers of the previous release, in seconds before the statement.
+CREATE OR REPLACE FUNCTION procrastinate_swift_next_scheduled_job_v1(
+    target_queue_names character varying[],
+    target_task_names character varying[],
+    since_seconds double precision
+) RETURNS double precision LANGUAGE sql STABLE AS $$
+    SELECT procrastinate_swift_next_scheduled_job_v2(target_queue_names, target_task_names, now() - make_interval(secs => since_seconds))
 $$;
 
 -- Waiting jobs of the queues and tasks given (NULL: any) held back by a queue, task or key

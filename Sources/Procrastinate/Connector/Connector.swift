@@ -38,11 +38,11 @@ public protocol Connector: Sendable {
     func fetchJobs(queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?) async throws -> [Job]
 
     /// How long until the earliest waiting job of `queues` and `taskNames` (nil: any) that is
-    /// scheduled later than `since` ago is due (a job deferred for later, or a retry): zero or
-    /// less for one that became due within `since`; nil when there is none. An idle worker
-    /// asks with the time since its fetch that found nothing began, and wakes then rather than
-    /// at its next poll.
-    func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) async throws -> Duration?
+    /// scheduled later than `after` is due (a job deferred for later, or a retry), or a full
+    /// rate window of those queues, tasks or any key lets a job start: zero or less for one
+    /// that became due since `after`; nil when there is none. An idle worker asks with when its
+    /// fetch that found nothing began, and wakes then rather than at its next poll.
+    func nextScheduledJob(queues: [String]?, taskNames: [String]?, scheduledAfter after: Date) async throws -> Duration?
 
     /// Records the outcomes of running jobs in one round trip (a retry included), with the
     /// rows and events of ``finishJob(id:status:deleteJob:)`` or ``retryJob(id:at:priority:queue:lock:)``

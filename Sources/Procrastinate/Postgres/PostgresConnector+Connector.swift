@@ -90,13 +90,22 @@ extension PostgresConnector: Connector {
         ).fetched
     }
 
-    public func nextScheduledJob(queues: [String]?, taskNames: [String]?, dueWithin since: Duration) async throws -> Duration? {
+    /// `procrastinate_swift_next_scheduled_job_v2`; on a database without our latest migration,
+    /// `_v1`, given the time since `after`.
+    public func nextScheduledJob(queues: [String]?, taskNames: [String]?, scheduledAfter after: Date) async throws -> Duration? {
         let logger = logger
-        let seconds = try await perform(writes: false) { connection in
-            try await connection.query(
-                "SELECT procrastinate_swift_next_scheduled_job_v1(\(queues)::varchar[], \(taskNames)::varchar[], \(since.seconds))",
-                logger: logger
-            ).decode(Double?.self).all().first ?? nil
+        let ask = { @Sendable (query: PostgresQuery) in
+            try await self.perform(writes: false) { connection in
+                try await connection.query(query, logger: logger).decode(Double?.self).all().first ?? nil
+            }
+        }
+        let seconds: Double?
+        do {
+            seconds = try await ask("SELECT procrastinate_swift_next_scheduled_job_v2(\(queues)::varchar[], \(taskNames)::varchar[], \(after))")
+        } catch SchemaError.migrationsMissing {
+            seconds = try await ask(
+                "SELECT procrastinate_swift_next_scheduled_job_v1(\(queues)::varchar[], \(taskNames)::varchar[], \(Date().timeIntervalSince(after)))"
+            )
         }
         return seconds.map { .microseconds(Int64(($0 * 1_000_000).rounded(.up))) }
     }

@@ -48,6 +48,8 @@ public final class Worker: Service, CustomStringConvertible {
     /// when the worker does not hold its job (the answer to the claim was lost): longer than
     /// any claim may take to reach the worker.
     static let strayGrace = Duration.seconds(60)
+    /// How long after a failed question of when the next job is due it is asked again.
+    static let questionRetryDelay = Duration.seconds(1)
 
     /// The state machine, which owns every decision, and what its driver keeps beside it.
     private struct State {
@@ -383,7 +385,8 @@ public final class Worker: Service, CustomStringConvertible {
     /// waits until then (or until that happens again, which may mean an earlier one). Runs
     /// beside the claims, so that the question never delays one; a worker busy with
     /// jobs that keep coming does not ask. (A scheduled job whose notification arrived together
-    /// with a runnable job's waits for the next poll at the latest.)
+    /// with a runnable job's waits for the next poll at the latest.) A question that fails is
+    /// asked again after `questionRetryDelay`.
     private func wakeWhenScheduledJobsAreDue() async {
         let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
         var asked = false
@@ -392,10 +395,16 @@ public final class Worker: Service, CustomStringConvertible {
             asked = false
             let due: Duration?
             do {
+                // When the fetch that found nothing began, on the wall clock: an instant, so that
+                // however long the question waits, what became due meanwhile counts.
                 let since = ContinuousClock.now - (state.withLock { $0.foundNothingSince } ?? .now)
-            due = try await connector.nextScheduledJob(queues: queues, taskNames: taskNames, dueWithin: since)
+                let after = Date().addingTimeInterval(-since.seconds)
+                due = try await connector.nextScheduledJob(queues: queues, taskNames: taskNames, scheduledAfter: after)
             } catch {
+                // Asked again shortly: no other fetch may come to ask for it before the poll.
                 logger.debug("Could not read when the next scheduled job is due: \(error)", metadata: ["action": "next_scheduled_job_failed"])
+                _ = await foundNothing.wait(upTo: Self.questionRetryDelay)
+                asked = true
                 continue
             }
             guard let due, due < options.fetchJobPollingInterval else { continue }

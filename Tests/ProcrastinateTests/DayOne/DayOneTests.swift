@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: ConnectorKind.allCases)
     func theNextScheduledJobCountsJobsThatBecameDueSinceTheEmptyFetch(kind: ConnectorKind) async throws {
         try await kind.withConnector { connector in
-            #expect(try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(1)) == nil)
+            #expect(try await connector.nextScheduledJob(queues: nil, taskNames: nil, scheduledAfter: Date().addingTimeInterval(-1)) == nil)
             // Margins of minutes: a loaded machine may take seconds between two statements.
             _ = try await connector.deferJobs([
                 NewJob(queue: "a", taskName: "t", scheduledAt: Date().addingTimeInterval(-600)),
@@ -39,13 +39,13 @@ import Testing
                 NewJob(queue: "a", taskName: "u", scheduledAt: Date().addingTimeInterval(3600)),
             ])
             // Due a second ago: counted (at once) only when the empty fetch began before.
-            let justDue = try #require(try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(300)))
+            let justDue = try #require(try await connector.nextScheduledJob(queues: nil, taskNames: nil, scheduledAfter: Date().addingTimeInterval(-300)))
             #expect(justDue <= .zero && justDue > .seconds(-300))
-            let later = try #require(try await connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .milliseconds(100)))
+            let later = try #require(try await connector.nextScheduledJob(queues: nil, taskNames: nil, scheduledAfter: Date().addingTimeInterval(-0.100)))
             #expect(later > .seconds(3000) && later <= .seconds(3600))
             // Filtered by queue and task.
-            #expect(try await connector.nextScheduledJob(queues: ["a"], taskNames: ["t"], dueWithin: .seconds(300)) == nil)
-            #expect(try await connector.nextScheduledJob(queues: ["b"], taskNames: nil, dueWithin: .milliseconds(100)) == nil)
+            #expect(try await connector.nextScheduledJob(queues: ["a"], taskNames: ["t"], scheduledAfter: Date().addingTimeInterval(-300)) == nil)
+            #expect(try await connector.nextScheduledJob(queues: ["b"], taskNames: nil, scheduledAfter: Date().addingTimeInterval(-0.100)) == nil)
         }
     }
 

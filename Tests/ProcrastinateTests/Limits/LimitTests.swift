@@ -111,7 +111,7 @@ import Testing
             // Finishing frees no start: the window counts starts, not running jobs.
             for id in ids.prefix(3) { try await app.connector.finishJob(id: id, status: .succeeded, deleteJob: false) }
             #expect(try await claim(app).isEmpty)
-            let opensIn = try #require(try await app.connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(1)))
+            let opensIn = try #require(try await app.connector.nextScheduledJob(queues: nil, taskNames: nil, scheduledAfter: Date().addingTimeInterval(-1)))
             #expect(opensIn > .seconds(3500) && opensIn <= .seconds(3600))
             #expect(try await app.jobManager.limits().map(\.recentStarts) == [3])
         }
@@ -127,7 +127,7 @@ import Testing
             let ids = try await call.batchDefer((0..<5).map { Sum(a: $0, b: 0) })
             #expect(try await claim(app).map(\.id) == Array(ids.prefix(2)))
             #expect(try await claim(app).isEmpty)
-            let opensIn = try #require(try await app.connector.nextScheduledJob(queues: nil, taskNames: nil, dueWithin: .seconds(1)))
+            let opensIn = try #require(try await app.connector.nextScheduledJob(queues: nil, taskNames: nil, scheduledAfter: Date().addingTimeInterval(-1)))
             #expect(opensIn > .seconds(300) && opensIn <= .seconds(360))
             await #expect(throws: ConfigurationError.self) {
                 try await app.jobManager.setLimit(Limit(rate: Limit.Rate(5, per: .seconds(1), burst: 6)), for: .task("call"))
