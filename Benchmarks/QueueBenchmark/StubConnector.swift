@@ -69,6 +69,7 @@ final class StubConnector: Connector {
     func deleteJob(id: Int64) async throws -> Bool { throw Unsupported() }
     func jobStatus(id: Int64) async throws -> JobStatus? { throw Unsupported() }
     func listJobs(_ filter: JobFilter) async throws -> [Job] { throw Unsupported() }
+    func jobErrors(ids: [Int64]) async throws -> [Int64: [JobError]] { throw Unsupported() }
     func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] { throw Unsupported() }
     func deleteOldJobs(olderThan seconds: Double, statuses: [JobStatus], queue: String?, after afterID: Int64, limit: Int) async throws -> PruneBatch {
         throw Unsupported()

@@ -21,13 +21,18 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         public var dayOr: Bool
         /// The key `H` hashes (croniter's `hash_id`); `H` is an error without it.
         public var hashID: String?
+        /// Whether a nickname takes its hashed form when there is a ``hashID`` (croniter:
+        /// `@daily` becomes `H H * * * H`). False keeps nicknames plain (`@daily` is midnight)
+        /// and hashes only the `H` an expression writes, as periodic tasks do.
+        public var hashesNicknames: Bool
         /// With 6 or 7 fields, the seconds field comes first (croniter's `second_at_beginning`).
         public var secondsFirst: Bool
 
         /// Options with croniter's (and Procrastinate's) defaults.
-        public init(dayOr: Bool = true, hashID: String? = nil, secondsFirst: Bool = false) {
+        public init(dayOr: Bool = true, hashID: String? = nil, hashesNicknames: Bool = true, secondsFirst: Bool = false) {
             self.dayOr = dayOr
             self.hashID = hashID
+            self.hashesNicknames = hashesNicknames
             self.secondsFirst = secondsFirst
         }
     }

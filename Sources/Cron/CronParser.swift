@@ -30,7 +30,7 @@ struct CronParser {
     mutating func parse(into expression: inout CronExpression) throws(CronParseError) {
         if bytes.first == UInt8(ascii: "@") {
             if let nickname = Self.nicknames.first(where: { $0.name == bytes }) {
-                bytes = options.hashID == nil ? nickname.plain : nickname.hashed
+                bytes = options.hashID != nil && options.hashesNicknames ? nickname.hashed : nickname.plain
                 fromNickname = true
             } else if bytes.starts(with: "@every".utf8) {
                 expression.interval = try EveryParser.parse(original)

@@ -17,7 +17,7 @@ struct CronCommand: ParsableCommand {
         @Argument(help: "The cron expression, e.g. '*/5 * * * *' (quote it).")
         var expression: String
 
-        @Option(name: [.short, .customLong("count")], help: "How many fire times to print.")
+        @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "How many fire times to print.")
         var count = 5
 
         @Option(help: "Start from this time (ISO 8601; without an offset it is in --tz). Default: now.")
@@ -140,16 +140,16 @@ extension CronSchedule.DSTPolicy: ExpressibleByArgument {}
 
 /// An ISO 8601 time; without a UTC offset, a wall-clock time in `zone`.
 func parseTime(_ text: String, option: String, zone: TimeZone) throws -> Date {
-    let withOffset = ISO8601DateFormatter()
-    withOffset.formatOptions = [.withInternetDateTime]
-    if let date = withOffset.date(from: text) {
-        return date
-    }
-    let local = ISO8601DateFormatter()
-    local.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate]
-    local.timeZone = zone
-    if let date = local.date(from: text) {
-        return date
+    // With an offset, then without one (in `zone`); each with and without a fraction of a
+    // second, which is kept (croniter's `previous` from 05:57:00.991 is 05:57:00).
+    let local: ISO8601DateFormatter.Options = [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate]
+    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], local.union(.withFractionalSeconds), local] {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = options
+        formatter.timeZone = zone
+        if let date = formatter.date(from: text) {
+            return date
+        }
     }
     throw CommandError("\(option) '\(text)' is not an ISO 8601 time such as 2024-03-10T09:00:00+01:00")
 }

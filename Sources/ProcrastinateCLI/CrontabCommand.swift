@@ -52,8 +52,12 @@ struct CrontabCommand: ParsableCommand {
             )
         }
         @Argument(help: "The folder holding *.crontab files.") var directory: String
-        @Option(name: [.short, .customLong("count")], help: "How many fire times per entry.") var count = 3
+        @Option(name: [.short, .customLong("count")], parsing: .unconditional, help: "How many fire times per entry.") var count = 3
         @Option(help: "Start from this time (ISO 8601; without an offset, UTC). Default: now.") var from: String?
+
+        func validate() throws {
+            guard count > 0 else { throw ValidationError("--count must be at least 1, not \(count)") }
+        }
 
         func run() throws {
             let start = try from.map { try parseTime($0, option: "--from", zone: CronSchedule.utc) } ?? Date()

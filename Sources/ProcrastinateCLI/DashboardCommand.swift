@@ -26,7 +26,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on; 0 picks a free one.")
+    @Option(parsing: .unconditional, help: "Port to listen on; 0 picks a free one.")
     var port = 8080
 
     @Option(help: "Path the dashboard is served under, e.g. /admin/jobs.")
@@ -37,6 +37,10 @@ struct DashboardCommand: AsyncParsableCommand {
 
     @Option(help: "User name of HTTP basic authentication; the password comes from PROCRASTINATE_DASHBOARD_PASSWORD.")
     var authUser: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be a port number (0 to 65535), not \(port)") }
+    }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment

@@ -40,10 +40,10 @@ struct DeferCommand: AsyncParsableCommand {
     @Option(help: "Not before this ISO 8601 time (without an offset: UTC).")
     var at: String?
 
-    @Option(name: .customLong("in"), help: "Not before this many seconds from now.")
+    @Option(name: .customLong("in"), parsing: .unconditional, help: "Not before this many seconds from now.")
     var inSeconds: Int?
 
-    @Option(help: "Priority: higher runs first (default: the task's).")
+    @Option(parsing: .unconditional, help: "Priority: higher runs first (default: the task's).")
     var priority: Int?
 
     @Flag(inversion: .prefixedNo, help: "Allow a task this program does not know.")
@@ -60,6 +60,7 @@ struct DeferCommand: AsyncParsableCommand {
         }
         let atText = at ?? env.string("AT")
         let delay = try inSeconds ?? env.int("IN")
+        if let delay, delay < 0 { throw CommandError("--in must be 0 or more seconds, not \(delay)") }
         if atText != nil && delay != nil { throw CommandError("give --at or --in, not both") }
         let scheduleAt = try atText.map { try parseTime($0, option: "--at", zone: TimeZone(identifier: "UTC")!) }
         let ignore = try ignoreAlreadyEnqueued ?? env.bool("IGNORE_ALREADY_ENQUEUED") ?? false
@@ -74,9 +75,9 @@ struct DeferCommand: AsyncParsableCommand {
             let rendered = arguments.keys.sorted().map { key in
                 "\(key)=\(PythonRepr.render(json: String(decoding: try! JSONEncoder().encode(arguments[key]!), as: UTF8.self)))"
             }
-            printError("Launching a job: \(task)(\(rendered.joined(separator: ", ")))")
             do {
                 let id = try await deferrer.defer(arguments)
+                printError("Launched a job: \(task)(\(rendered.joined(separator: ", ")))")
                 print(id)
             } catch let error as AlreadyEnqueued where ignore {
                 printError("\(error) (ignored)")

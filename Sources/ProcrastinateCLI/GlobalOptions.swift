@@ -76,7 +76,17 @@ public struct GlobalOptions: ParsableArguments {
         _ body: (App) async throws -> Result
     ) async throws -> Result {
         let app = try makeApp(environment: environment)
-        return try await app.run { try await body(app) }
+        return try await Self.namingThisExecutable { try await app.run { try await body(app) } }
+    }
+
+    /// Runs `body`; a ``SchemaError`` it throws names this executable as the one to run
+    /// `schema` with (an application's own, or `procrastinate`).
+    static func namingThisExecutable<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as SchemaError {
+            throw CommandError(error.description(command: Invocation.current.executableName))
+        }
     }
 
     /// The app on the chosen database, not open: the application's, or one with the built-in
@@ -95,7 +105,7 @@ public struct GlobalOptions: ParsableArguments {
     ) async throws -> Result {
         let settings = try ConnectionSettings.resolve(url: databaseURL, environment: environment)
         let connector = PostgresConnector(settings: settings, logger: makeLogger(environment: environment))
-        return try await connector.run(body)
+        return try await Self.namingThisExecutable { try await connector.run(body) }
     }
 }
 

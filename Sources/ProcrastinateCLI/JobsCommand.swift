@@ -18,8 +18,20 @@ struct JobReport: Encodable {
     var worker_id: Int64?
     /// For a waiting job: whether a registered worker claims its task on its queue.
     var claimed_by_a_worker: Bool?
+    /// For a waiting job: whether its queue is paused (no Swift worker claims it until resumed).
+    var queue_paused: Bool?
+    /// The recorded errors of its failed attempts, oldest first.
+    var errors: [ErrorReport]?
 
-    init(_ job: Job, claims: WorkerClaims? = nil) {
+    /// A recorded error of an attempt.
+    struct ErrorReport: Encodable {
+        var attempt: Int
+        var at: Date
+        var type: String
+        var message: String
+    }
+
+    init(_ job: Job, claims: WorkerClaims? = nil, paused: Set<String>? = nil, errors: [JobError]? = nil) {
         id = job.id
         queue = job.queue
         task = job.taskName
@@ -34,6 +46,23 @@ struct JobReport: Encodable {
         worker_id = job.workerID
         if job.status == .todo, let claims {
             claimed_by_a_worker = claims.claim(taskName: job.taskName, queue: job.queue)
+        }
+        if job.status == .todo, let paused {
+            queue_paused = paused.contains(job.queue)
+        }
+        self.errors = errors?.map { ErrorReport(attempt: $0.attempt, at: $0.at, type: $0.cause.type, message: $0.cause.message) }
+    }
+
+    /// What follows a job's line: its queue paused, no worker claiming it.
+    static func notes(_ job: Job, claims: WorkerClaims?, paused: Set<String>) -> String {
+        (job.status == .todo && paused.contains(job.queue) ? "  [queue \(job.queue) is paused]" : "")
+            + (claims.map { unclaimedNote(job, claims: $0) } ?? "")
+    }
+
+    /// The lines of a job's recorded errors: `  attempt 1 failed at …: Type: message`.
+    static func errorLines(_ errors: [JobError]) -> [String] {
+        errors.map { error in
+            "  attempt \(error.attempt) failed at \(ProcrastinateShell.pythonDateString(error.at)): \(error.cause.type): \(error.cause.message)"
         }
     }
 
@@ -75,16 +104,17 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "Only this status.") var status: JobStatus?
         @Option(help: "Only this lock.") var lock: String?
         @Option(help: "Only this queueing lock.") var queueingLock: String?
-        @Option(help: "Only jobs of this worker.") var worker: Int64?
+        @Option(parsing: .unconditional, help: "Only jobs of this worker.") var worker: Int64?
 
         func run() async throws {
             let filter = JobFilter(queue: queue, taskName: task, status: status, lock: lock, queueingLock: queueingLock, workerID: worker)
             try await global.withApp { app in
                 let jobs = try await app.jobManager.listJobs(filter)
                 let claims = try await app.jobManager.workerClaims()
-                try output.emit(jobs.map { JobReport($0, claims: claims) }) {
+                let paused = Set(try await app.jobManager.pausedQueues().map(\.name))
+                try output.emit(jobs.map { JobReport($0, claims: claims, paused: paused) }) {
                     jobs.isEmpty ? ["No jobs" + (filter == JobFilter() ? "" : " match these filters")]
-                        : jobs.map { ProcrastinateShell.describe($0, details: true) + JobReport.unclaimedNote($0, claims: claims) }
+                        : jobs.map { ProcrastinateShell.describe($0, details: true) + JobReport.notes($0, claims: claims, paused: paused) }
                 }
             }
         }
@@ -101,7 +131,12 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             try await global.withApp { app in
                 guard let job = try await app.jobManager.job(id: id) else { throw NoSuchJob(jobID: id) }
-                try output.emit(JobReport(job)) { [ProcrastinateShell.describe(job, details: true)] }
+                let errors = try await app.jobManager.errors(of: id)
+                let paused = Set(try await app.jobManager.pausedQueues().map(\.name))
+                try output.emit(JobReport(job, paused: paused, errors: errors)) {
+                    [ProcrastinateShell.describe(job, details: true) + JobReport.notes(job, claims: nil, paused: paused)]
+                        + JobReport.errorLines(errors)
+                }
             }
         }
     }
@@ -157,7 +192,7 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The job's id.") var id: Int64
         @Option(help: "Not before this ISO 8601 time (default: now).") var at: String?
-        @Option(help: "A new priority.") var priority: Int?
+        @Option(parsing: .unconditional, help: "A new priority.") var priority: Int?
         @Option(help: "A new queue.") var queue: String?
         @Option(help: "A new lock.") var lock: String?
 

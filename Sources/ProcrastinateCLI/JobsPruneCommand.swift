@@ -23,7 +23,7 @@ extension JobsCommand {
         @Option(help: "The statuses to delete, comma-separated: succeeded, failed, cancelled, aborted.")
         var status: StatusList = StatusList(statuses: [.succeeded])
         @Option(help: "Only this queue's jobs.") var queue: String?
-        @Option(help: "Rows examined per batch (per transaction).") var batchSize: Int = 1000
+        @Option(parsing: .unconditional, help: "Rows examined per batch (per transaction).") var batchSize: Int = 1000
 
         func validate() throws {
             guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
@@ -47,7 +47,9 @@ struct JobAge: ExpressibleByArgument {
     init?(argument: String) {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
         guard let unit = argument.last, let size = units[unit], let count = Int(argument.dropLast()), count >= 0 else { return nil }
-        duration = .seconds(count * size)
+        let (seconds, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow else { return nil }
+        duration = .seconds(seconds)
         text = argument
     }
 

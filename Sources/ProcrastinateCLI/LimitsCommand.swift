@@ -40,6 +40,7 @@ struct ListLimitsCommand: AsyncParsableCommand {
         }
         try await global.withApp { app in
             let limits = try await app.jobManager.limits()
+            let paused = try await app.jobManager.pausedQueues()
             let reports = limits.map {
                 Report(
                     scope: $0.target.scope, name: $0.target.name, concurrency: $0.limit.concurrency, rate_count: $0.limit.rate?.count,
@@ -48,7 +49,8 @@ struct ListLimitsCommand: AsyncParsableCommand {
                 )
             }
             try output.emit(reports) {
-                limits.isEmpty ? ["No limits"] : limits.map(Self.describe)
+                let pauses = paused.map { "queue \($0.name): paused since \(ProcrastinateShell.pythonDateString($0.since))" }
+                return limits.isEmpty && pauses.isEmpty ? ["No limits, and no queue is paused"] : limits.map(Self.describe) + pauses
             }
         }
     }
@@ -117,15 +119,17 @@ struct SetLimitCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "What the limit applies to.") var scope: LimitScopeArgument
     @Argument(help: "The queue's, task's or key's name.") var name: String
-    @Option(help: "At most this many jobs running at once.") var concurrency: Int?
+    @Option(parsing: .unconditional, help: "At most this many jobs running at once.") var concurrency: Int?
     @Option(help: "At most COUNT starts in any PERIOD: 50/1s, 100/m, 1000/1h.") var rate: RateArgument?
-    @Option(help: "With --rate: at most this many starts at once (a tenth of COUNT, rounded up, unless given; COUNT for no pacing).")
+    @Option(parsing: .unconditional, help: "With --rate: at most this many starts at once (a tenth of COUNT, rounded up, unless given; COUNT for no pacing).")
     var burst: Int?
+    @Flag(help: "Limit a queue or task that has no jobs, limit or registration yet (otherwise refused as a likely typo).") var new = false
 
     func run() async throws {
         if burst != nil && rate == nil { throw CommandError("--burst needs --rate") }
         let limit = Limit(concurrency: concurrency, rate: rate.map { Limit.Rate($0.rate.count, per: $0.rate.period, burst: burst) })
         try await global.withApp { app in
+            if scope != .key { try await KnownNames.read(app).check(scope.rawValue, name, allowNew: new) }
             try await app.jobManager.setLimit(limit, for: scope.target(name))
             print("Limited \(scope.rawValue) \(name)")
         }
@@ -135,15 +139,17 @@ struct SetLimitCommand: AsyncParsableCommand {
 /// `procrastinate limits remove SCOPE NAME`.
 struct RemoveLimitCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "remove", abstract: "Remove the limit of a queue or a task.")
+        CommandConfiguration(commandName: "remove", abstract: "Remove the limit of a queue, a task, or a limit key no job names any more.")
     }
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "What the limit applies to (a key keeps the limit its jobs were deferred with).") var scope: LimitScopeArgument
-    @Argument(help: "The queue's or task's name.") var name: String
+    @Argument(help: "What the limit applies to (a key keeps its limit while jobs name it).") var scope: LimitScopeArgument
+    @Argument(help: "The queue's, task's or key's name.") var name: String
 
     func run() async throws {
         try await global.withApp { app in
-            try await app.jobManager.setLimit(nil, for: scope.target(name))
+            guard try await app.jobManager.removeLimit(for: scope.target(name)) else {
+                throw CommandError("\(scope.rawValue) \(name) has no limit (`limits` lists them)")
+            }
             print("Removed the limit of \(scope.rawValue) \(name)")
         }
     }

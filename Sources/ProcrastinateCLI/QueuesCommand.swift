@@ -34,9 +34,11 @@ struct PauseQueueCommand: AsyncParsableCommand {
     }
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The queue.") var name: String
+    @Flag(help: "Pause a queue that has no jobs, limit or registered task yet (otherwise refused as a likely typo).") var new = false
 
     func run() async throws {
         try await global.withApp { app in
+            try await KnownNames.read(app).check("queue", name, allowNew: new)
             let paused = try await app.jobManager.pause(queue: name)
             print(paused ? "Paused queue \(name)" : "Queue \(name) was paused already")
         }

@@ -37,16 +37,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Comma-separated queues to fetch from (default: all).")
     var queues: String?
 
-    @Option(name: [.short, .long], help: "Jobs run at the same time (default: 1).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Jobs run at the same time (default: 1).")
     var concurrency: Int?
 
-    @Option(name: [.customShort("p"), .long], help: "Seconds between fetches when idle (default: 5).")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditional, help: "Seconds between fetches when idle (default: 5).")
     var fetchJobPollingInterval: Double?
 
-    @Option(name: [.customShort("a"), .long], help: "Seconds between checks for abort requests (default: 5).")
+    @Option(name: [.customShort("a"), .long], parsing: .unconditional, help: "Seconds between checks for abort requests (default: 5).")
     var abortJobPollingInterval: Double?
 
-    @Option(help: "Seconds running jobs may finish after a stop request before they are aborted (default: no limit).")
+    @Option(parsing: .unconditional, help: "Seconds running jobs may finish after a stop request before they are aborted (default: no limit).")
     var shutdownGracefulTimeout: Double?
 
     @Flag var mode: Mode?
@@ -57,22 +57,22 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Delete finished jobs' rows (default: never).")
     var deleteJobs: WorkerOptions.DeleteJobs?
 
-    @Option(help: "Seconds between heartbeats (default: 10).")
+    @Option(parsing: .unconditional, help: "Seconds between heartbeats (default: 10).")
     var updateHeartbeatInterval: Double?
 
-    @Option(help: "At start, remove workers silent for this many seconds (default: 30).")
+    @Option(parsing: .unconditional, help: "At start, remove workers silent for this many seconds (default: 30).")
     var stalledWorkerTimeout: Double?
 
-    @Option(help: "Retry the running jobs of workers silent for this many seconds; 0 turns it off (default: 300).")
+    @Option(parsing: .unconditional, help: "Retry the running jobs of workers silent for this many seconds; 0 turns it off (default: 300).")
     var stalledJobRecoveryThreshold: Double?
 
-    @Option(help: "Times a stalled job of a task without retry strategy is retried before it fails; 0 fails it at once (default: 5).")
+    @Option(parsing: .unconditional, help: "Times a stalled job of a task without retry strategy is retried before it fails; 0 fails it at once (default: 5).")
     var stalledJobRetries: Int?
 
     @Flag(help: "Claim jobs of tasks this executable does not know too, and fail them (Python Procrastinate's behaviour).")
     var claimUnknownTasks = false
 
-    @Option(help: "Serve the worker's metrics in the Prometheus text format on this port of 127.0.0.1, at /metrics (default: off).")
+    @Option(parsing: .unconditional, help: "Serve the worker's metrics in the Prometheus text format on this port of 127.0.0.1, at /metrics (default: off).")
     var metricsPort: Int?
 
     func run() async throws {

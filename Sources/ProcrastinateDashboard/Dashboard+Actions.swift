@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -147,7 +148,11 @@ extension Dashboard {
         } catch let error as SchemaError {
             // A database set up by Python alone: the action needs our migrations, as on the command line.
             return refuse(.conflict, "\(error)")
+        } catch let error as DatabaseError where error.isTransient {
+            connector.logger.error("Dashboard action failed: the database is unavailable: \(error)", metadata: ["action": "dashboard_database_unavailable"])
+            return refuse(.serviceUnavailable, "The database is unavailable: \(error). The action was not confirmed: reload the page once the database answers to see whether it applied.")
         } catch {
+            connector.logger.error("Dashboard action failed: \(error)", metadata: ["action": "dashboard_action_failed"])
             return refuse(.internalServerError, "The action failed: \(error)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import HTTPTypes
 public import Hummingbird
 import NIOCore
@@ -154,8 +155,16 @@ public struct Dashboard: Sendable {
         } catch let error as NotFound {
             status = .notFound
             body = Layout.failure(error.description)
+        } catch let error as DatabaseError where error.isTransient {
+            status = .serviceUnavailable
+            connector.logger.error(
+                "Dashboard page \(request.uri.path) failed: the database is unavailable: \(error)",
+                metadata: ["action": "dashboard_database_unavailable"]
+            )
+            body = Layout.failure("The database is unavailable: \(error). This page shows again once the database answers.")
         } catch {
             status = .internalServerError
+            connector.logger.error("Dashboard page \(request.uri.path) failed: \(error)", metadata: ["action": "dashboard_page_failed"])
             body = Layout.failure("The database could not answer: \(error)")
         }
         if request.headers[Self.fragmentHeader] != nil {

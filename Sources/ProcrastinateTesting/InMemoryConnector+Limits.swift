@@ -84,7 +84,8 @@ extension InMemoryConnector {
         if case .queue(let name) = target { try InvalidQueueName.check(name) }
         guard let limit else {
             if case .key(let key) = target {
-                throw ConfigurationError(description: "limit key '\(key)' keeps a limit while it has jobs; set another one instead of removing it")
+                let naming = jobKeys.values.count { $0 == key }
+                if naming > 0 { throw ConfigurationError.keyNamedByJobs(key, count: naming) }
             }
             limits[target] = nil
             return
@@ -97,7 +98,6 @@ extension InMemoryConnector {
         let now = clock()
         return limits.compactMap { target, window in
             let (running, waiting) = (running(target), waiting(target).count)
-            if case .key = target, running + waiting == 0 { return nil }
             return LimitUsage(target: target, limit: window.limit, running: running, waiting: waiting, recentStarts: window.recentStarts(at: now))
         }
         .sorted { $0.target < $1.target }

@@ -57,6 +57,8 @@ public actor InMemoryConnector: NotifyingConnector {
     var jobKeys: [Int64: String] = [:]
     /// The paused queues, and since when.
     var pausedSince: [String: Date] = [:]
+    /// The errors of each job's failed attempts, oldest first.
+    private var errors: [Int64: [JobError]] = [:]
 
     /// An empty store; `clock` tells the time (injectable for tests of delays).
     public init(clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -74,6 +76,7 @@ public actor InMemoryConnector: NotifyingConnector {
         limits = [:]
         jobKeys = [:]
         pausedSince = [:]
+        errors = [:]
     }
 
     // MARK: Deferring
@@ -181,6 +184,11 @@ public actor InMemoryConnector: NotifyingConnector {
             guard let job = jobs[outcome.jobID], job.status == .doing, outcome.attempts.map({ $0 == job.attempts }) ?? true else {
                 leftAlone.append(outcome.jobID)
                 continue
+            }
+            // The rule of procrastinate_swift_record_job_errors_v1: an attempt named, still running.
+            if let cause = outcome.error, let attempts = outcome.attempts {
+                errors[job.id, default: []].removeAll { $0.attempt == attempts + 1 }
+                errors[job.id, default: []].append(JobError(attempt: attempts + 1, at: clock(), cause: cause))
             }
             if let retry = outcome.retry {
                 try retryJob(id: job.id, at: retry.retryAt, priority: retry.priority, queue: retry.queue, lock: retry.lock)
@@ -385,6 +393,10 @@ public actor InMemoryConnector: NotifyingConnector {
         jobs.values.filter(filter.matches).sorted { $0.id < $1.id }
     }
 
+    public func jobErrors(ids: [Int64]) -> [Int64: [JobError]] {
+        errors.filter { ids.contains($0.key) }
+    }
+
     public func countJobs(by grouping: JobGrouping, _ filter: JobFilter) -> [JobCounts] {
         var counts: [String: [JobStatus: Int]] = [:]
         var criteria = filter
@@ -426,7 +438,11 @@ public actor InMemoryConnector: NotifyingConnector {
     }
 
     public func listWorkers() -> [WorkerInfo] {
-        workers.map { WorkerInfo(id: $0.key, lastHeartbeat: $0.value, registration: registrations[$0.key]) }.sorted { $0.id < $1.id }
+        workers.map { id, lastHeartbeat in
+            let running = jobs.values.count { $0.workerID == id && $0.status == .doing }
+            return WorkerInfo(id: id, lastHeartbeat: lastHeartbeat, registration: registrations[id], running: running)
+        }
+        .sorted { $0.id < $1.id }
     }
 
     public func isSchemaApplied() -> Bool { true }
@@ -457,6 +473,7 @@ public actor InMemoryConnector: NotifyingConnector {
     private func delete(_ id: Int64) {
         jobs[id] = nil
         jobKeys[id] = nil
+        errors[id] = nil
         orphans[id] = nil
         events.removeAll { $0.jobID == id }
         for index in periodicDefers.indices where periodicDefers[index].jobID == id {

@@ -37,6 +37,18 @@ public struct JobOptions: Sendable, Hashable {
         self.limitKey = limitKey
     }
 
+    /// The priorities a job may have: the database keeps them as 32-bit integers.
+    public static let priorities = Int(Int32.min)...Int(Int32.max)
+
+    /// Throws ``ConfigurationError`` naming `subject` unless `priority` is in ``priorities``.
+    static func check(priority: Int, of subject: String) throws(ConfigurationError) {
+        guard priorities.contains(priority) else {
+            throw ConfigurationError(
+                description: "the priority of \(subject) is \(priority); it must be from \(priorities.lowerBound) to \(priorities.upperBound)"
+            )
+        }
+    }
+
     /// These options, with `later`'s wherever it gives one (extra arguments merged key by key,
     /// `later`'s winning; a schedule replaces a schedule of either kind).
     public func overridden(by later: JobOptions) -> JobOptions {
@@ -57,12 +69,14 @@ public struct JobOptions: Sendable, Hashable {
     /// deferred at `now`; unset values are Procrastinate's defaults (queue `default`,
     /// priority 0).
     ///
-    /// - Throws: ``ConfigurationError`` for a schedule given both ways, ``InvalidQueueName``,
+    /// - Throws: ``ConfigurationError`` for a schedule given both ways or a priority out of
+    ///   ``priorities``, ``InvalidQueueName``,
     ///   ``ArgumentsError`` when the arguments do not encode as a JSON object.
     func newJob(taskName: String, arguments: some Encodable, now: Date = Date()) throws -> NewJob {
         if scheduleAt != nil && scheduleIn != nil {
             throw ConfigurationError(description: "give scheduleAt or scheduleIn, not both (task '\(taskName)')")
         }
+        if let priority { try Self.check(priority: priority, of: "task '\(taskName)'") }
         let job = NewJob(
             queue: queue ?? TaskOptions.defaultQueue, taskName: taskName, priority: priority ?? 0, lock: lock,
             queueingLock: queueingLock, arguments: try ArgumentsCoding.encode(arguments, over: extraArguments, taskName: taskName),

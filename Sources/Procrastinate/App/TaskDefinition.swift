@@ -3,7 +3,7 @@ import Synchronization
 /// The options of a task: its defaults for the jobs deferred to it, and how it runs.
 public struct TaskOptions: Sendable {
     /// The queue of jobs that name none.
-    static let defaultQueue = "default"
+    public static let defaultQueue = "default"
 
     /// The defaults of its jobs (queue, priority, lock, queueing lock), which `configure`,
     /// periodic schedules and crontab lines override.
@@ -71,12 +71,13 @@ public final class TaskDefinition: Sendable {
             try await body(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name), context)
         }
         self.decodes = { json, name in
-            _ = try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name)
+            try ArgumentsChecker.check(Arguments.self, json: json, taskName: name)
         }
         self.argumentsType = ObjectIdentifier(Arguments.self)
     }
 
-    /// Throws ``ArgumentsError`` unless `arguments` decode as the task's arguments.
+    /// Throws ``ArgumentsError`` unless `arguments` decode as the task's arguments, and read
+    /// every key they give (a misspelt optional field would otherwise decode as nil).
     public func checkArguments(_ arguments: String) throws {
         try decodes(arguments, name)
     }

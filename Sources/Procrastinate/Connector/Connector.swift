@@ -139,6 +139,10 @@ public protocol Connector: Sendable {
     /// The jobs passing `filter`, by id.
     func listJobs(_ filter: JobFilter) async throws -> [Job]
 
+    /// The recorded errors of the failed attempts of jobs `ids`, by job, oldest first (none on
+    /// a database without our migrations).
+    func jobErrors(ids: [Int64]) async throws -> [Int64: [JobError]]
+
     /// Job counts per queue, task or lock, of the jobs passing `filter`, by name.
     func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts]
 
@@ -208,6 +212,9 @@ public struct JobOutcome: Sendable, Hashable {
     /// runs in that attempt, so a worker that lost its job to stalled-job recovery does not
     /// record over the next attempt. Nil: whatever the attempt.
     public var attempts: Int?
+    /// The error that ended the attempt, for a failure or a retry: recorded with the job
+    /// (when ``attempts`` is given).
+    public var error: JobError.Cause?
 
     /// A final outcome: `succeeded`, `failed` or `aborted`.
     public init(jobID: Int64, status: JobStatus, deleteJob: Bool, attempts: Int? = nil) {

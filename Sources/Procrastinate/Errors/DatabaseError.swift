@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// An error reported by PostgreSQL or by the connection to it, in words.
 ///
@@ -53,6 +54,9 @@ public struct DatabaseError: ProcrastinateError {
     /// `error` described for humans: a `PSQLError` becomes a `DatabaseError`, anything else is
     /// returned as it is.
     public static func wrapping(_ error: any Error, endpoint: String) -> any Error {
+        if let poolError = error as? ConnectionPoolError {
+            return wrapping(poolError, endpoint: endpoint)
+        }
         guard let error = error as? PSQLError else { return error }
         if let serverInfo = error.serverInfo {
             let sqlState = serverInfo[.sqlState]
@@ -67,8 +71,10 @@ public struct DatabaseError: ProcrastinateError {
             )
         }
         if let inner = error.underlying as? PSQLError, var wrapped = wrapping(inner, endpoint: endpoint) as? DatabaseError {
-            // The server's own words (a FATAL error before it closed the connection), after what happened.
-            wrapped.message = "\(describe(error.code)): \(wrapped.message)"
+            // The server's own words (a FATAL error before it closed the connection), after what
+            // happened, unless they say the same.
+            let happened = describe(error.code)
+            if !wrapped.message.hasPrefix(happened) { wrapped.message = "\(happened): \(wrapped.message)" }
             return wrapped
         }
         let message = error.underlying.map { describeUnderlying($0) } ?? describe(error.code)
@@ -84,9 +90,36 @@ public struct DatabaseError: ProcrastinateError {
     /// The server did not answer within `timeout`; the connection was closed.
     static func noAnswer(endpoint: String, within timeout: Duration) -> DatabaseError {
         DatabaseError(
-            endpoint: endpoint, sqlState: nil,
-            message: "no answer within \(timeout); the connection was closed and the pool will open another",
+            endpoint: endpoint, sqlState: nil, message: noAnswerMessage(within: timeout) + "; the connection was closed and the pool will open another",
             detail: nil, constraintName: nil, isConnectionFailure: false
+        )
+    }
+
+    /// No connection could be made within `timeout`.
+    static func noConnection(endpoint: String, within timeout: Duration) -> DatabaseError {
+        DatabaseError(
+            endpoint: endpoint, sqlState: nil, message: "no connection within \(timeout); is PostgreSQL running and accepting connections?",
+            detail: nil, constraintName: nil, isConnectionFailure: true
+        )
+    }
+
+    private static func noAnswerMessage(within timeout: Duration) -> String { "no answer within \(timeout)" }
+
+    /// Whether this is ``noAnswer(endpoint:within:)``'s error.
+    var isNoAnswer: Bool { sqlState == nil && message.hasPrefix("no answer within ") }
+
+    /// A connection pool's error, in words.
+    private static func wrapping(_ error: ConnectionPoolError, endpoint: String) -> DatabaseError {
+        let message = switch error {
+        case .connectionCreationCircuitBreakerTripped:
+            "no connection could be made for a while, so the pool stopped trying for now; is PostgreSQL running and accepting connections?"
+        case .poolShutdown: "the connection pool is closed (the app is no longer open)"
+        case .requestCancelled: "the request for a connection was cancelled"
+        default: "the connection pool failed (\(error))"
+        }
+        return DatabaseError(
+            endpoint: endpoint, sqlState: nil, message: message, detail: nil, constraintName: nil,
+            isConnectionFailure: error == .connectionCreationCircuitBreakerTripped
         )
     }
 

@@ -190,18 +190,22 @@ public enum SchemaError: ProcrastinateError, Equatable {
     /// Procrastinate), which workers need.
     case migrationsMissing(endpoint: String)
 
-    public var description: String {
+    public var description: String { description(command: "procrastinate") }
+
+    /// The description, naming `command` as the executable that runs `schema` (an
+    /// application's own executable embeds the command line).
+    public func description(command: String) -> String {
         switch self {
         case .notEmpty(let objects, let endpoint):
             let shown = objects.prefix(5).joined(separator: ", ")
             let more = objects.count > 5 ? " and \(objects.count - 5) more" : ""
             return "the database \(endpoint) already holds Procrastinate objects (\(shown)\(more)); "
-                + "`schema --apply` is for an empty database: run `procrastinate schema --migrate` instead"
+                + "`schema --apply` is for an empty database: run `\(command) schema --migrate` instead"
         case .missing(let endpoint):
-            return "the database \(endpoint) has no Procrastinate schema: run `procrastinate schema --apply`"
+            return "the database \(endpoint) has no Procrastinate schema: run `\(command) schema --apply`"
         case .migrationsMissing(let endpoint):
             return "the database \(endpoint) lacks Procrastinate for Swift's own functions (it was set up by Python "
-                + "Procrastinate, or by an older version): run `procrastinate schema --migrate`, which only adds objects, "
+                + "Procrastinate, or by an older version): run `\(command) schema --migrate`, which only adds objects, "
                 + "so Python workers keep working"
         }
     }

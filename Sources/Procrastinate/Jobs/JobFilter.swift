@@ -67,12 +67,15 @@ public struct WorkerInfo: Sendable, Hashable {
     public var lastHeartbeat: Date
     /// What it claims, for a worker of ours (nil: a Python worker, which claims every task).
     public var registration: WorkerRegistration?
+    /// How many of its jobs are running.
+    public var running: Int
 
     /// A worker row.
-    public init(id: Int64, lastHeartbeat: Date, registration: WorkerRegistration? = nil) {
+    public init(id: Int64, lastHeartbeat: Date, registration: WorkerRegistration? = nil, running: Int = 0) {
         self.id = id
         self.lastHeartbeat = lastHeartbeat
         self.registration = registration
+        self.running = running
     }
 }
 

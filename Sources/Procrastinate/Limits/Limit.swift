@@ -35,8 +35,10 @@ public struct Limit: Sendable, Hashable {
         package var paceWindow: Duration { period * burst / count }
     }
 
-    /// How many jobs may run at once (nil: no such limit).
+    /// How many jobs may run at once, from 1 to ``maximumConcurrency`` (nil: no such limit).
     public var concurrency: Int?
+    /// The largest ``concurrency``: the database keeps it as a 32-bit integer.
+    public static let maximumConcurrency = Int(Int32.max)
     /// How many jobs may start per period (nil: no such limit).
     public var rate: Rate?
 
@@ -52,8 +54,10 @@ public struct Limit: Sendable, Hashable {
         if concurrency == nil && rate == nil {
             throw ConfigurationError(description: "the limit of \(subject) gives neither a concurrency nor a rate")
         }
-        if let concurrency, concurrency < 1 {
-            throw ConfigurationError(description: "the concurrency limit of \(subject) is \(concurrency); it must be 1 or more")
+        if let concurrency, !(1...Self.maximumConcurrency).contains(concurrency) {
+            throw ConfigurationError(
+                description: "the concurrency limit of \(subject) is \(concurrency); it must be from 1 to \(Self.maximumConcurrency)"
+            )
         }
         if let rate {
             guard (1...Rate.maximumCount).contains(rate.count) else {
@@ -106,6 +110,13 @@ public enum LimitTarget: Sendable, Hashable, Comparable {
         }
     }
 
+    /// Throws ``ConfigurationError`` for an empty name (or one of spaces only).
+    package func checkName() throws(ConfigurationError) {
+        if name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ConfigurationError(description: "a \(scope) name cannot be empty ('\(name)' given)")
+        }
+    }
+
     public static func < (lhs: LimitTarget, rhs: LimitTarget) -> Bool {
         (lhs.scope, lhs.name) < (rhs.scope, rhs.name)
     }
@@ -148,5 +159,16 @@ public struct PausedQueue: Sendable, Hashable {
     public init(name: String, since: Date) {
         self.name = name
         self.since = since
+    }
+}
+
+extension ConfigurationError {
+    /// A key's limit cannot be removed while `count` jobs name the key (finished ones too,
+    /// until retention deletes them).
+    package static func keyNamedByJobs(_ key: String, count: Int) -> ConfigurationError {
+        ConfigurationError(
+            description: "limit key '\(key)' is named by \(count) \(count == 1 ? "job" : "jobs") (finished ones count until retention deletes them), "
+                + "which keep its limit: set another limit instead, or remove it once they are gone"
+        )
     }
 }

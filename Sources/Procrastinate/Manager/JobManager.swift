@@ -55,9 +55,24 @@ public struct JobManager: Sendable {
         try await connector.deleteJob(id: id)
     }
 
+    /// The recorded errors of job `id`'s failed attempts, oldest first: each attempt that
+    /// failed or was retried after an error, with the error's type and message.
+    public func errors(of id: Int64) async throws -> [JobError] {
+        try await connector.jobErrors(ids: [id])[id] ?? []
+    }
+
+    /// The recorded errors of the failed attempts of jobs `ids`, by job.
+    public func errors(of ids: [Int64]) async throws -> [Int64: [JobError]] {
+        try await connector.jobErrors(ids: ids)
+    }
+
     /// Puts a running or failed job back in the queue at `date` (now by default), one attempt
     /// more, optionally with another priority, queue or lock.
+    ///
+    /// - Throws: ``ConfigurationError`` for a priority out of ``JobOptions/priorities``,
+    ///   ``NoSuchJob``.
     public func retry(id: Int64, at date: Date = Date(), priority: Int? = nil, queue: String? = nil, lock: String? = nil) async throws {
+        if let priority { try JobOptions.check(priority: priority, of: "job \(id)") }
         guard try await job(id: id) != nil else { throw NoSuchJob(jobID: id) }
         try await connector.retryJob(id: id, at: date, priority: priority, queue: queue, lock: lock)
     }
@@ -129,7 +144,20 @@ public struct JobManager: Sendable {
     /// Sets the limit of a queue, a task or a limit key for every Swift worker, or removes a
     /// queue's or task's (nil). A worker that declares a limit writes it again when it starts.
     public func setLimit(_ limit: Limit?, for target: LimitTarget) async throws {
+        try target.checkName()
         try await connector.setLimit(limit, for: target)
+    }
+
+    /// Removes the limit of a queue, a task, or a limit key no job names any more; returns
+    /// false when `target` has no limit.
+    ///
+    /// - Throws: ``ConfigurationError`` for a key that jobs still name (it keeps its limit while
+    ///   they exist: set another one instead).
+    public func removeLimit(for target: LimitTarget) async throws -> Bool {
+        try target.checkName()
+        guard try await connector.limitUsage().contains(where: { $0.target == target }) else { return false }
+        try await connector.setLimit(nil, for: target)
+        return true
     }
 
     /// Pauses a queue for every Swift worker: none claims its jobs until it is resumed, across

@@ -278,8 +278,8 @@ private struct LineParser {
         let scheduleText = fields.joined(separator: " ")
         let schedule: CronSchedule
         do {
-            let hashID = PeriodicTask.hashKey(taskName: String(task.text), periodicID: periodicID)
-            let expression = try CronExpression(scheduleText, options: .init(hashID: hashID))
+            let options = PeriodicTask.cronOptions(taskName: String(task.text), periodicID: periodicID)
+            let expression = try CronExpression(scheduleText, options: options)
             schedule = CronSchedule(expression, timeZone: state.timeZone, dst: state.dst)
         } catch {
             // Point at the field in the line: map the expression's column back onto the line.

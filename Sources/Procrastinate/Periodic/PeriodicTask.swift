@@ -23,9 +23,11 @@ public struct PeriodicTask: Sendable {
         try defaults.jobs.overridden(by: options).newJob(taskName: taskName, arguments: ["timestamp": JSONValue.int(Int(timestamp))])
     }
 
-    /// The key of `H`: the task and its periodic id, so that every replica agrees.
-    static func hashKey(taskName: String, periodicID: String) -> String {
-        "\(taskName)|\(periodicID)"
+    /// How a periodic task's expression is read: `H` hashes the task and its periodic id, so
+    /// that every replica agrees; nicknames keep their plain meaning (`@daily` is midnight), as
+    /// in Python Procrastinate, whose scheduler passes croniter no hash key.
+    static func cronOptions(taskName: String, periodicID: String) -> CronExpression.Options {
+        CronExpression.Options(hashID: "\(taskName)|\(periodicID)", hashesNicknames: false)
     }
 }
 
@@ -61,7 +63,7 @@ extension App {
         dst: CronSchedule.DSTPolicy = .once, queue: String? = nil, priority: Int? = nil, lock: String? = nil,
         queueingLock: String? = nil, extraArguments: [String: JSONValue] = [:]
     ) throws {
-        let options = CronExpression.Options(hashID: PeriodicTask.hashKey(taskName: task.name, periodicID: periodicID))
+        let options = PeriodicTask.cronOptions(taskName: task.name, periodicID: periodicID)
         let schedule = try CronSchedule(parsing: cron, options: options, timeZone: timeZone, dst: dst)
         try addPeriodic(PeriodicTask(
             taskName: task.name, periodicID: periodicID, schedule: schedule,
@@ -97,8 +99,8 @@ extension App {
             do {
                 // `H` hashes the task's own name, not an alias the line may use: the same
                 // schedule as the task registered in code.
-                let hashID = PeriodicTask.hashKey(taskName: definition.name, periodicID: entry.periodicID)
-                let expression = try CronExpression(entry.schedule.expression.text, options: .init(hashID: hashID))
+                let options = PeriodicTask.cronOptions(taskName: definition.name, periodicID: entry.periodicID)
+                let expression = try CronExpression(entry.schedule.expression.text, options: options)
                 let schedule = CronSchedule(expression, timeZone: entry.schedule.timeZone, dst: entry.schedule.dst)
                 let task = PeriodicTask(
                     taskName: definition.name, periodicID: entry.periodicID, schedule: schedule, options: entry.options

@@ -108,10 +108,18 @@ extension ConnectionSettings {
 
     /// The settings a command-line user means: `url` when given, else `PROCRASTINATE_DATABASE_URL`,
     /// else the libpq variables.
+    ///
+    /// - Throws: ``ConnectionSettingsError`` for a `url` given empty, or one that does not parse.
     public static func resolve(
         url: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConnectionSettingsError) -> ConnectionSettings {
+        // A URL given on purpose must say something; an empty variable counts as unset.
+        if let url, url.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ConnectionSettingsError(
+                input: url, reason: "it is empty: give a postgresql:// URL, or leave the option out to use PROCRASTINATE_DATABASE_URL or the PG* variables"
+            )
+        }
         if let url = url ?? environment["PROCRASTINATE_DATABASE_URL"], !url.isEmpty {
             return try ConnectionSettings(url: url, environment: environment)
         }

@@ -131,7 +131,19 @@ extension PostgresConnector: Connector {
     /// A worker's go through its own connection (see ``WorkerConnections``).
     private func finishAndClaim(_ statement: FinishAndClaimStatement) async throws -> (leftAlone: [Int64], fetched: [Job]) {
         let (logger, endpoint) = (logger, endpoint)
+        let errors = statement.outcomes.filter { $0.error != nil && $0.attempts != nil }
         let operation: @Sendable (PostgresConnection) async throws -> FinishAndClaimStatement.Row = { connection in
+            if !errors.isEmpty {
+                // Before the outcomes, while the jobs still run in the attempts the errors name.
+                _ = try await connection.query(
+                    """
+                    SELECT procrastinate_swift_record_job_errors_v1(
+                        \(errors.map(\.jobID)), \(errors.map { Int32(clamping: $0.attempts!) }), \(errors.map { $0.error!.type }),
+                        \(errors.map { $0.error!.message }))
+                    """,
+                    logger: logger
+                ).collect()
+            }
             guard let result = try await connection.execute(statement, logger: logger).all().first else {
                 throw DatabaseError(
                     endpoint: endpoint, sqlState: nil, message: "procrastinate_swift_finish_and_claim_v1 answered no row", detail: nil,
@@ -223,6 +235,27 @@ extension PostgresConnector: Connector {
         try await query("SELECT \(unescaped: Self.jobColumns) FROM \(jobsPassing: filter) ORDER BY id")
     }
 
+    public func jobErrors(ids: [Int64]) async throws -> [Int64: [JobError]] {
+        // A database set up by Python alone has no such table, and no errors to show.
+        guard !ids.isEmpty, try await exists("procrastinate_swift_job_errors") else { return [:] }
+        let rows = try await query(
+            """
+            SELECT job_id, attempt, at, error_type, message FROM procrastinate_swift_job_errors
+            WHERE job_id = ANY(\(ids)) ORDER BY job_id, attempt
+            """,
+            as: (Int64, Int32, Date, String, String).self
+        )
+        return Dictionary(grouping: rows, by: \.0).mapValues { rows in
+            rows.map { JobError(attempt: Int($0.1), at: $0.2, cause: JobError.Cause(type: $0.3, message: $0.4)) }
+        }
+    }
+
+    /// Whether the database has the table `relation` (our migrations add tables that a
+    /// database set up by Python alone lacks).
+    func exists(_ relation: String) async throws -> Bool {
+        try await query("SELECT to_regclass(\(relation)) IS NOT NULL", as: Bool.self).first == true
+    }
+
     public func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] {
         let column = switch grouping {
         case .queue: "queue_name"
@@ -268,18 +301,23 @@ extension PostgresConnector: Connector {
     }
 
     public func listWorkers() async throws -> [WorkerInfo] {
-        try await query(
+        // A database set up by Python alone has no registrations of ours: its workers have none.
+        let registrations: PostgresQuery = try await exists("procrastinate_swift_workers")
+            ? "LEFT JOIN procrastinate_swift_workers AS ours ON ours.worker_id = worker.id"
+            : "LEFT JOIN (SELECT NULL::bigint AS worker_id, NULL::varchar AS name, NULL::varchar[] AS queues, NULL::varchar[] AS task_names) AS ours ON false"
+        return try await query(
             """
-            SELECT worker.id, worker.last_heartbeat, ours.name::text, ours.queues::text[], ours.task_names::text[], ours.worker_id IS NOT NULL
-            FROM procrastinate_workers AS worker
-            LEFT JOIN procrastinate_swift_workers AS ours ON ours.worker_id = worker.id
+            SELECT worker.id, worker.last_heartbeat, ours.name::text, ours.queues::text[], ours.task_names::text[], ours.worker_id IS NOT NULL,
+                (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.worker_id = worker.id AND job.status = 'doing')
+            FROM procrastinate_workers AS worker \(unescaped: registrations.sql)
             ORDER BY worker.id
             """,
-            as: (Int64, Date, String?, [String]?, [String]?, Bool).self
-        ).map { id, lastHeartbeat, name, queues, taskNames, isOurs in
+            as: (Int64, Date, String?, [String]?, [String]?, Bool, Int64).self
+        ).map { id, lastHeartbeat, name, queues, taskNames, isOurs, running in
             WorkerInfo(
                 id: id, lastHeartbeat: lastHeartbeat,
-                registration: isOurs ? WorkerRegistration(name: name ?? "worker", queues: queues, taskNames: taskNames) : nil
+                registration: isOurs ? WorkerRegistration(name: name ?? "worker", queues: queues, taskNames: taskNames) : nil,
+                running: Int(running)
             )
         }
     }
@@ -405,22 +443,24 @@ struct DeferJobStatement: PostgresPreparedStatement {
 }
 
 extension PostgresQuery.StringInterpolation {
-    /// The jobs passing `filter`: a call of procrastinate_swift_jobs_v1, the one job filter.
+    /// The jobs passing `filter`, the one job filter of listings and counts, as a subquery
+    /// naming only the criteria given (so the planner uses their indexes). Plain SQL on the 3.10
+    /// table: read-only commands work on a database set up by Python alone.
     mutating func appendInterpolation(jobsPassing filter: JobFilter) {
-        appendLiteral("procrastinate_swift_jobs_v1(")
-        appendInterpolation(filter.id)
-        appendLiteral(", ")
-        appendInterpolation(filter.queue)
-        appendLiteral(", ")
-        appendInterpolation(filter.taskName)
-        appendLiteral(", ")
-        appendInterpolation(filter.status?.rawValue)
-        appendLiteral("::procrastinate_job_status, ")
-        appendInterpolation(filter.lock)
-        appendLiteral(", ")
-        appendInterpolation(filter.queueingLock)
-        appendLiteral(", ")
-        appendInterpolation(filter.workerID)
-        appendLiteral(")")
+        appendLiteral("(SELECT * FROM procrastinate_jobs WHERE true")
+        func criterion(_ column: String, _ value: (some PostgresNonThrowingEncodable)?, cast: String = "") {
+            guard let value else { return }
+            appendLiteral(" AND \(column) = ")
+            appendInterpolation(value)
+            appendLiteral(cast)
+        }
+        criterion("id", filter.id)
+        criterion("queue_name", filter.queue)
+        criterion("task_name", filter.taskName)
+        criterion("status", filter.status?.rawValue, cast: "::procrastinate_job_status")
+        criterion("lock", filter.lock)
+        criterion("queueing_lock", filter.queueingLock)
+        criterion("worker_id", filter.workerID)
+        appendLiteral(") AS job")
     }
 }

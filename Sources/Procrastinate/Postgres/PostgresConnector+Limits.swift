@@ -5,9 +5,7 @@ extension PostgresConnector {
     public func setLimit(_ limit: Limit?, for target: LimitTarget) async throws {
         if case .queue(let name) = target { try InvalidQueueName.check(name) }
         guard let limit else {
-            if case .key(let key) = target {
-                throw ConfigurationError(description: "limit key '\(key)' keeps a limit while it has jobs; set another one instead of removing it")
-            }
+            if case .key(let key) = target { return try await removeKeyLimit(key) }
             _ = try await query(
                 "DELETE FROM procrastinate_swift_limits WHERE scope = \(target.scope) AND name = \(target.name) RETURNING 1",
                 as: Int32.self
@@ -44,6 +42,26 @@ extension PostgresConnector {
         }
     }
 
+    /// Deletes the row of `key` unless a job names it (a job's key must keep its limit).
+    private func removeKeyLimit(_ key: String) async throws {
+        do {
+            _ = try await query(
+                """
+                DELETE FROM procrastinate_swift_limit_keys AS key WHERE key.limit_key = \(key)
+                AND NOT EXISTS (SELECT FROM procrastinate_swift_job_limit_keys AS job_key WHERE job_key.limit_key = key.limit_key)
+                RETURNING 1
+                """,
+                as: Int32.self
+            )
+        } catch let error as DatabaseError where error.sqlState == "23503" {
+            // A job deferred with the key meanwhile.
+        }
+        let naming = try await query(
+            "SELECT count(*)::integer FROM procrastinate_swift_job_limit_keys WHERE limit_key = \(key)", as: Int32.self
+        )
+        if let count = naming.first, count > 0 { throw ConfigurationError.keyNamedByJobs(key, count: Int(count)) }
+    }
+
     public func limitUsage() async throws -> [LimitUsage] {
         let rows = try await query(
             """
@@ -60,11 +78,12 @@ extension PostgresConnector {
                  WHERE start.at > clock_timestamp() - make_interval(secs => limited.rate_period))
             FROM procrastinate_swift_limits AS limited
             UNION ALL
-            SELECT 'key', key.limit_key, key.max_running, key.rate_count, key.rate_period, key.rate_burst, counted.running, counted.waiting,
+            SELECT 'key', key.limit_key, key.max_running, key.rate_count, key.rate_period, key.rate_burst,
+                COALESCE(counted.running, 0), COALESCE(counted.waiting, 0),
                 (SELECT count(*) FROM unnest(key.starts) AS start(at)
                  WHERE start.at > clock_timestamp() - make_interval(secs => key.rate_period))
             FROM procrastinate_swift_limit_keys AS key
-            JOIN (
+            LEFT JOIN (
                 SELECT job_key.limit_key, count(*) FILTER (WHERE job.status = 'doing') AS running,
                     count(*) FILTER (WHERE job.status = 'todo') AS waiting
                 FROM procrastinate_swift_job_limit_keys AS job_key
@@ -103,7 +122,9 @@ extension PostgresConnector {
     }
 
     public func pausedQueues() async throws -> [PausedQueue] {
-        try await query(
+        // A database set up by Python alone pauses nothing.
+        guard try await exists("procrastinate_swift_paused_queues") else { return [] }
+        return try await query(
             "SELECT queue_name::text, paused_at FROM procrastinate_swift_paused_queues ORDER BY queue_name", as: (String, Date).self
         ).map { PausedQueue(name: $0, since: $1) }
     }

@@ -1,4 +1,4 @@
-import PostgresNIO
+public import PostgresNIO
 import Synchronization
 
 extension PostgresConnector {
@@ -12,11 +12,12 @@ extension PostgresConnector {
     /// - Bounded: when no connection was leased and answered within ``queryTimeout``, the
     ///   connection is closed (the pool makes another) and the operation fails with a
     ///   ``DatabaseError`` saying so, without waiting for the connection to notice: a server
-    ///   that stops answering never hangs a worker.
+    ///   that stops answering never hangs a worker, and one that accepts no connection fails
+    ///   the operation within the same bound (not after the pool's own minute of retries).
     ///
     /// `writes: false` runs the operation alone, without the transaction's two round trips: a
     /// read, which acknowledges nothing, or a procedure that commits before it answers.
-    func perform<Result: Sendable>(
+    public func perform<Result: Sendable>(
         writes: Bool = true, _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try checkOpen()
@@ -30,6 +31,8 @@ extension PostgresConnector {
                     return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
                 }
             }
+        } catch let error as DatabaseError where error.isNoAnswer && leased.current == nil {
+            throw DatabaseError.noConnection(endpoint: endpoint, within: queryTimeout)
         } catch {
             throw describe(error)
         }

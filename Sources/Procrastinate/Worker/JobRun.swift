@@ -147,12 +147,16 @@ struct JobRun {
         switch outcome {
         case .succeeded:
             return JobOutcome(jobID: job.id, status: .succeeded, deleteJob: deleteJobs != .never, attempts: job.attempts)
-        case .failed:
-            return JobOutcome(jobID: job.id, status: .failed, deleteJob: deleteJobs == .always, attempts: job.attempts)
+        case .failed(let error):
+            var failed = JobOutcome(jobID: job.id, status: .failed, deleteJob: deleteJobs == .always, attempts: job.attempts)
+            failed.error = JobError.Cause(error)
+            return failed
         case .aborted:
             return JobOutcome(jobID: job.id, status: .aborted, deleteJob: deleteJobs == .always, attempts: job.attempts)
-        case .retry(let decision, _):
-            return JobOutcome(jobID: job.id, retry: decision, attempts: job.attempts)
+        case .retry(let decision, let error):
+            var retried = JobOutcome(jobID: job.id, retry: decision, attempts: job.attempts)
+            retried.error = JobError.Cause(error)
+            return retried
         }
     }
 

@@ -125,8 +125,11 @@ struct ProcrastinateShell {
             case "list_jobs":
                 var filter = try parse(argument, allowing: ["id", "queue", "task", "status", "lock", "queueing_lock", "details"])
                 let details = filter.removeValue(forKey: "details") != nil
-                for job in try await manager.listJobs(try jobFilter(filter)) {
+                let jobs = try await manager.listJobs(try jobFilter(filter))
+                let errors = details ? try await manager.errors(of: jobs.map(\.id)) : [:]
+                for job in jobs {
                     write(Self.describe(job, details: details))
+                    JobReport.errorLines(errors[job.id] ?? []).forEach(write)
                 }
             case "list_queues", "list_tasks", "list_locks":
                 let filter = try jobFilter(try parse(argument, allowing: ["queue", "task", "status", "lock"]))
@@ -135,7 +138,7 @@ struct ProcrastinateShell {
                 case "list_tasks": try await manager.listTasks(filter)
                 default: try await manager.listLocks(filter)
                 }
-                counts.forEach { write(Self.describe($0)) }
+                counts.forEach { write(Self.describe($0, asPython: true)) }
             case "list_limits":
                 _ = try parse(argument, allowing: [])
                 try await manager.limits().forEach { write(ListLimitsCommand.describe($0)) }
@@ -251,11 +254,13 @@ struct ProcrastinateShell {
         return line
     }
 
-    /// `default: 3 jobs (todo: 1, doing: 0, succeeded: 2, failed: 0, cancelled: 0, aborted: 0)`.
-    static func describe(_ counts: JobCounts) -> String {
+    /// `default: 3 jobs (todo: 1, doing: 0, succeeded: 2, failed: 0, cancelled: 0, aborted: 0)`;
+    /// `1 job` unless `asPython` (the shell prints Python's lines, `1 jobs` included).
+    static func describe(_ counts: JobCounts, asPython: Bool = false) -> String {
         let statuses: [JobStatus] = [.todo, .doing, .succeeded, .failed, .cancelled, .aborted]
         let detail = statuses.map { "\($0.rawValue): \(counts[$0])" }.joined(separator: ", ")
-        return "\(counts.name): \(counts.total) jobs (\(detail))"
+        let noun = counts.total == 1 && !asPython ? "job" : "jobs"
+        return "\(counts.name): \(counts.total) \(noun) (\(detail))"
     }
 
     /// Python's `str()` of a UTC datetime (`2024-01-01 12:00:00+00:00`): microseconds only

@@ -11,13 +11,15 @@ struct ReadSession: Sendable {
     /// What the database holds beyond the 3.10 schema (our migrations, or nothing).
     let features: SchemaFeatures
 
-    /// Runs `body` in a read-only transaction of `connector`.
+    /// Runs `body` in a read-only transaction of `connector`, bounded as the connector's own
+    /// operations are (``PostgresConnector/queryTimeout``): a database that accepts no
+    /// connection or does not answer fails the page within that time.
     static func run<Result: Sendable>(
         _ connector: PostgresConnector, features: SchemaFeatures, statementTimeout: Duration,
-        _ body: @Sendable (ReadSession) async throws -> Result
+        _ body: @escaping @Sendable (ReadSession) async throws -> Result
     ) async throws -> Result {
         let milliseconds = Int((statementTimeout.seconds * 1000).rounded())
-        return try await connector.withTransaction { connection in
+        return try await connector.perform { connection in
             let session = ReadSession(connection: connection, logger: connector.logger, features: features)
             _ = try await session.rows(
                 """
@@ -63,7 +65,7 @@ struct SchemaFeatures: Sendable, Hashable {
 
     /// What `connector`'s database holds.
     static func read(from connector: PostgresConnector) async throws -> SchemaFeatures {
-        try await connector.withConnection { connection in
+        try await connector.perform(writes: false) { connection in
             let rows = try await connection.query(
                 """
                 SELECT to_regclass('procrastinate_swift_lock_heads') IS NOT NULL,

@@ -26,6 +26,28 @@ import Testing
         #expect(output.standardOutput == #"{"dst":"croniter","expression":"0 1 * * *","time_zone":"America/New_York","times":["2024-11-03T01:00:00-05:00","2024-11-03T01:00:00-04:00"]}"# + "\n")
     }
 
+    @Test func aFractionOfASecondInFromIsKept() async throws {
+        // croniter: the minute before 05:57:00.991 is 05:57:00, in UTC and with a local time alike.
+        for from in ["2026-02-25T05:57:00.991Z", "2026-02-25T05:57:00.991"] {
+            let output = try await CommandLineRunner.run(["cron", "previous", "* * * * *", "--from", from, "-c", "1"])
+            #expect(output.status == 0, "\(output.standardError)")
+            #expect(output.standardOutput == "2026-02-25T05:57:00+00:00\n", "from \(from)")
+        }
+    }
+
+    @Test func crontabNicknamesFireAtTheirPlainTimesWithoutAWarning() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "crontabs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "@daily app.report\n@hourly app.report --id=h\n".write(to: directory.appending(path: "a.crontab"), atomically: true, encoding: .utf8)
+        let check = try await CommandLineRunner.run(["crontab", "check", directory.path])
+        #expect(check.status == 0, "\(check.standardError)")
+        #expect(!check.standardOutput.contains("warning"), "\(check.standardOutput)")
+        let next = try await CommandLineRunner.run(["crontab", "next", directory.path, "--from", "2024-03-11T10:20:00Z", "-c", "1"])
+        #expect(next.standardOutput.contains("  2024-03-12T00:00:00+00:00\n"), "\(next.standardOutput)")
+        #expect(next.standardOutput.contains("  2024-03-11T11:00:00+00:00\n"), "\(next.standardOutput)")
+    }
+
     @Test func checkShowsWarningsAndFailsOnErrors() async throws {
         let valid = try await CommandLineRunner.run(["cron", "check", "5-5 * * * *"])
         #expect(valid.status == 0)

@@ -20,7 +20,7 @@ import Testing
                 in: db
             )
             #expect(output.status == 0, "\(output.standardError)")
-            #expect(output.standardError == "Launching a job: sum(a=3, b=5)\n")
+            #expect(output.standardError == "Launched a job: sum(a=3, b=5)\n")
             let id = try #require(Int64(output.standardOutput.trimmingCharacters(in: .newlines)))
             let job = try #require(try await App(connector: db).jobManager.job(id: id))
             #expect(job.queue == "math" && job.lock == "L" && job.queueingLock == "q" && job.priority == 7)
@@ -131,16 +131,16 @@ import Testing
         try await TestDatabase.withDatabase { db in
             _ = try await seed(db)
             let queues = try await run(["queues"], in: db)
-            #expect(queues.standardOutput.hasPrefix("default: 1 jobs (todo: 1,"))
+            #expect(queues.standardOutput.hasPrefix("default: 1 job (todo: 1,"))
             let tasks = try await run(["tasks", "--json"], in: db)
             // No worker runs: the waiting job of `sum` is claimed by none.
             #expect(tasks.standardOutput == #"[{"aborted":0,"cancelled":0,"doing":0,"failed":1,"jobs_count":1,"name":"mail","succeeded":0,"todo":0},{"aborted":0,"cancelled":0,"claimed_by_a_worker":false,"doing":0,"failed":0,"jobs_count":1,"name":"sum","succeeded":0,"todo":1}]"# + "\n")
-            #expect(try await run(["tasks"], in: db).standardOutput.contains("sum: 1 jobs (todo: 1, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0)  [no registered worker claims this task]"))
+            #expect(try await run(["tasks"], in: db).standardOutput.contains("sum: 1 job (todo: 1, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0)  [no registered worker claims this task]"))
             let knowsMail = try await db.registerWorker(WorkerRegistration(name: "mailer", queues: nil, taskNames: ["mail"]))
             #expect(try await run(["jobs", "list", "--status", "todo"], in: db).standardOutput.contains("[no registered worker claims task sum on queue default]"))
             try await db.unregisterWorker(id: knowsMail)
             let locks = try await run(["locks", "--queue", "default"], in: db)
-            #expect(locks.standardOutput == "L: 1 jobs (todo: 1, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0)\n")
+            #expect(locks.standardOutput == "L: 1 job (todo: 1, doing: 0, succeeded: 0, failed: 0, cancelled: 0, aborted: 0)\n")
             let worker = try await db.registerWorker()
             let workers = try await run(["workers", "--json"], in: db)
             let list = try #require(try JSONSerialization.jsonObject(with: Data(workers.standardOutput.utf8)) as? [[String: Any]])

@@ -72,6 +72,29 @@ import Testing
         }
     }
 
+    @Test func aDatabaseThatIsDownGetsAPageSayingSoWithinTheQueryTimeoutAndALogLine() async throws {
+        let port = try PrivateCluster.freePort()
+        let logs = CapturedLogs()
+        let settings = try ConnectionSettings(url: "postgresql://postgres@127.0.0.1:\(port)/nothing")
+        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logs.logger)
+        let connector = PostgresConnector(client: client, endpoint: settings.endpoint, queryTimeout: .seconds(2), logger: logs.logger)
+        let router = Router()
+        Dashboard(connector: connector, options: DashboardOptions(basePath: "/admin")).addRoutes(to: router)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await Application(router: router).test(.router) { http in
+                for path in ["/admin", "/admin/jobs", "/admin"] {
+                    let (status, body) = try await within(.seconds(30), waitingFor: "the page \(path)") { try await Self.get(http, path) }
+                    #expect(status == .serviceUnavailable)
+                    #expect(body.contains("The database is unavailable") && body.contains("127.0.0.1:\(port)/nothing"), "\(body)")
+                    #expect(!body.contains("ConnectionPoolError"))
+                }
+            }
+        }
+        #expect(logs.messages(atLeast: .error).contains { $0.contains("the database is unavailable") })
+    }
+
     @Test(arguments: SchemaSource.allCases)
     func everyPageLoadsAndEscapesWhatTheDatabaseHolds(_ source: SchemaSource) async throws {
         try await Self.withDashboard(source) { _, ids, client in

@@ -192,6 +192,22 @@ struct CountryTick: Codable, Sendable {
         #expect(app.periodicTasks[1].schedule.expression.fieldTexts == hashed.fieldTexts)
     }
 
+    @Test func nicknamesMeanWhatTheyMeanInPythonsScheduler() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "crontabs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "@midnight tick --id=m\n@hourly tick --id=h\n".write(to: directory.appending(path: "a.crontab"), atomically: true, encoding: .utf8)
+        let app = App(connector: InMemoryConnector())
+        let tick = try app.task("tick") { (_: Tick) in }
+        try app.periodic(tick, cron: "@daily")
+        try app.loadCrontabs(directory: directory)
+        let plain = { (text: String) in try CronExpression(text).fieldTexts }
+        #expect(app.periodicTasks.map(\.schedule.expression.fieldTexts) == [
+            try plain("0 0 * * *"), try plain("0 0 * * *"), try plain("0 * * * *"),
+        ])
+        #expect(app.periodicTasks.allSatisfy { $0.schedule.expression.lintWarnings.isEmpty }, "no lint warning for a nickname")
+    }
+
     @Test func crontabsRegisterAgainstTheAppsTasksOrFailTogether() throws {
         let directory = FileManager.default.temporaryDirectory.appending(path: "crontabs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -275,6 +291,34 @@ struct CountryTick: Codable, Sendable {
                 as: Int.self
             )
             #expect(unrecorded == 0, "every record names the job of its tick")
+        }
+    }
+
+    @Test func aDailyNicknameIsDeferredOncePerDayAtMidnightByBothSchedulers() async throws {
+        try await TestDatabase.withDatabase { db in
+            let app = App(connector: db, logger: TestDatabase.logger)
+            let report = try app.task("report") { (_: Tick) in }
+            try app.periodic(report, cron: "@daily")
+            let instants = ["2026-03-01T23:59:30Z", "2026-03-02T00:00:01Z", "2026-03-02T12:00:00Z", "2026-03-03T00:00:02Z"]
+                .map(PeriodicTests.iso)
+            // Both schedulers wake at each instant, ours first, as two workers of a fleet would.
+            let clock = ManualClock(instants[0])
+            let swift = Task { await PeriodicTests().deferrer(app, clock: clock).run() }
+            for instant in instants {
+                clock.set(instant)
+                try await eventually("our scheduler to sleep") { clock.sleeping == 1 }
+                let python = try PythonReference.start("periodic_at.py", [try db.testURL, "@daily", "report", "\(Int(instant.timeIntervalSince1970))"])
+                #expect(try await python.exited(within: .seconds(60)) == 0, "\(python.errorOutput)")
+            }
+            swift.cancel()
+            clock.set(PeriodicTests.iso("9999-01-01T00:00:00Z"))
+            await swift.value
+            let timestamps = try await db.rows(
+                "SELECT (args->>'timestamp')::bigint FROM procrastinate_jobs WHERE task_name = 'report' ORDER BY id",
+                as: Int64.self
+            )
+            let midnights = ["2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"].map { Int64(PeriodicTests.iso($0).timeIntervalSince1970) }
+            #expect(timestamps == midnights, "one job per day, at midnight, whichever scheduler deferred it")
         }
     }
 
