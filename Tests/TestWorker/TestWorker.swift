@@ -21,6 +21,7 @@ struct Chaos: Codable, Sendable {
 
 struct Typed: Codable, Sendable {
     var count: Int
+    var label: String?
 }
 
 struct Tick: Codable, Sendable {

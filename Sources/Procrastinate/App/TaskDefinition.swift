@@ -49,7 +49,7 @@ public final class TaskDefinition: Sendable {
     public let options: TaskOptions
     private let binding: Mutex<Binding>
     private let body: @Sendable (_ arguments: String, _ context: JobContext, _ name: String) async throws -> Void
-    private let decodes: @Sendable (_ arguments: String, _ name: String) throws -> Void
+    private let decodes: @Sendable (_ arguments: String, _ name: String, _ unread: Set<String>) throws -> Void
     /// The limit key of a job's arguments (nil: the task computes none).
     private let limitKeyOf: (@Sendable (_ arguments: String, _ name: String) throws -> String?)?
     /// The type its arguments decode as.
@@ -70,16 +70,17 @@ public final class TaskDefinition: Sendable {
         self.body = { json, context, name in
             try await body(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name), context)
         }
-        self.decodes = { json, name in
-            try ArgumentsChecker.check(Arguments.self, json: json, taskName: name)
+        self.decodes = { json, name, unread in
+            try ArgumentsChecker.check(Arguments.self, json: json, taskName: name, mayLeaveUnread: unread)
         }
         self.argumentsType = ObjectIdentifier(Arguments.self)
     }
 
     /// Throws ``ArgumentsError`` unless `arguments` decode as the task's arguments, and read
-    /// every key they give (a misspelt optional field would otherwise decode as nil).
-    public func checkArguments(_ arguments: String) throws {
-        try decodes(arguments, name)
+    /// every key they give but those of `mayLeaveUnread` (a misspelt optional field would
+    /// otherwise decode as nil).
+    public func checkArguments(_ arguments: String, mayLeaveUnread: Set<String> = []) throws {
+        try decodes(arguments, name, mayLeaveUnread)
     }
 
     /// `job` with its limit key: the one given, or else the one the task computes from its

@@ -10,14 +10,15 @@ import Foundation
 /// decodes them, and a type this decoder cannot follow is left to that decoding alone.
 enum ArgumentsChecker {
     /// Throws ``ArgumentsError`` naming the path of a value the type cannot decode, or of a
-    /// key it does not read.
-    static func check<Arguments: Decodable>(_ type: Arguments.Type, json: String, taskName: String) throws {
+    /// key it does not read (but the top-level keys of `mayLeaveUnread`).
+    static func check<Arguments: Decodable>(_ type: Arguments.Type, json: String, taskName: String, mayLeaveUnread: Set<String> = []) throws {
         let decoded: Result<Arguments, any Error> = Result { try ArgumentsCoding.decode(type, from: json, taskName: taskName) }
         guard let value = try? ArgumentsCoding.decoder().decode(JSONValue.self, from: Data(json.utf8)) else {
             _ = try decoded.get()
             return
         }
         let reads = KeyReads()
+        mayLeaveUnread.forEach { reads.reading($0, at: []) }
         do {
             _ = try Arguments(from: ValueDecoder(value: value, path: [], reads: reads))
         } catch let error as DecodingError {

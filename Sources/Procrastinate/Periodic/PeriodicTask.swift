@@ -144,7 +144,7 @@ extension App {
             throw ConfigurationError(description: "'timestamp' is reserved for the tick's time (task '\(periodic.taskName)')")
         }
         do {
-            try definition.checkArguments(try periodic.job(at: 0, defaults: definition.options).arguments)
+            try definition.checkArguments(try periodic.job(at: 0, defaults: definition.options).arguments, mayLeaveUnread: ["timestamp"])
         } catch let error as ArgumentsError {
             let extra = periodic.extraArguments.keys.sorted().map { ", \"\($0)\": …" }.joined()
             throw ConfigurationError(description: """

@@ -63,6 +63,8 @@ extension PostgresConnector {
     }
 
     public func limitUsage() async throws -> [LimitUsage] {
+        // A database set up by Python alone limits nothing.
+        guard try await exists("procrastinate_swift_limits") else { return [] }
         let rows = try await query(
             """
             SELECT limited.scope, limited.name::text, limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst,

@@ -51,6 +51,9 @@ enum Assets {
         .timeline li { padding: 4px 0 4px 14px; position: relative; }
         .timeline li::before { content: ""; position: absolute; left: -6px; top: 11px; width: 10px; height: 10px; border-radius: 50%; background: var(--accent); }
         .timeline .gap { color: var(--muted); font-size: 12px; margin-left: 8px; }
+        .timeline .scheduled { font-size: 12px; margin-left: 8px; }
+        .errors { padding-left: 20px; }
+        .errors pre { margin: 4px 0 10px; white-space: pre-wrap; }
         svg.chart { background: var(--card); border: 1px solid var(--line); border-radius: 8px; width: 100%; height: auto; }
         svg.chart .succeeded { fill: #43a96b; } svg.chart .failed { fill: #d9534f; }
         svg.chart text { font-size: 10px; fill: var(--muted); }

@@ -22,13 +22,19 @@ struct JobPage: Sendable {
             \(field("Scheduled at", "\(Format.date(job.scheduledAt))"))\(field("Attempts", "\(job.attempts)"))\
             \(field("Abort requested", "\(job.abortRequested ? "yes" : "no")"))\(field("Worker", worker))</dl>
             """
-        var previous: Date?
-        let timeline = details.events.map { event in
-            defer { previous = event.at ?? previous }
-            let gap: HTML = zip(previous, event.at).map { earlier, later in
-                HTML("<span class=\"gap\">+\(Format.duration(later.timeIntervalSince(earlier)))</span>")
-            } ?? .empty
-            return HTML("<li><strong>\(event.type)</strong> <span class=\"muted\">\(Format.date(event.at))</span>\(gap)</li>")
+        let timeline = details.timeline.map { entry in
+            let gap: HTML = entry.gap.map { HTML("<span class=\"gap\">+\(Format.duration($0))</span>") } ?? .empty
+            let scheduled: HTML = entry.scheduledFor.map { HTML(" <span class=\"scheduled\">to run at \(Format.date($0))</span>") } ?? .empty
+            let at: HTML = entry.at == nil ? .empty : " <span class=\"muted\">\(Format.date(entry.at))</span>"
+            return HTML("<li><strong>\(entry.type)</strong>\(at)\(scheduled)\(gap)</li>")
+        }
+        let errors = details.errors.map { error in
+            HTML(
+                """
+                <li><strong>attempt \(error.attempt)</strong> <span class="muted">\(Format.date(error.at))</span> \
+                <code>\(error.cause.type)</code><pre>\(error.cause.message)</pre></li>
+                """
+            )
         }
         return """
             <h1>Job #\(job.id) <small class="muted">\(job.taskName)</small></h1>
@@ -38,6 +44,7 @@ struct JobPage: Sendable {
             <pre id="arguments">\(Format.prettyJSON(job.arguments))</pre>
             <h2>Events</h2>
             \(details.events.isEmpty ? HTML("<p class=\"muted\">No events.</p>") : HTML("<ol class=\"timeline\">\(timeline)</ol>"))
+            \(details.errors.isEmpty ? .empty : HTML("<h2>Errors</h2><ol class=\"errors\" id=\"errors\">\(errors)</ol>"))
             \(lockLine(context))
             """
     }
@@ -62,10 +69,4 @@ struct JobPage: Sendable {
             \(details.lockLine.isEmpty ? HTML("<p class=\"muted\">No job of this lock runs or waits.</p>") : HTML("<table><thead><tr><th>Job</th><th>Status</th><th>Task</th><th class=\"number\">Priority</th></tr></thead><tbody>\(rows)</tbody></table><p class=\"muted\">The running job, then the waiting ones in the order they run (at most \(JobDetails.lockLineLimit)).</p>"))
             """
     }
-}
-
-/// Both values, when both are there.
-private func zip<First, Second>(_ first: First?, _ second: Second?) -> (First, Second)? {
-    guard let first, let second else { return nil }
-    return (first, second)
 }

@@ -16,8 +16,21 @@ struct JobDetails: Sendable {
         var lastHeartbeat: Date
     }
 
+    /// An entry of the job's timeline: an event, with the time it scheduled the job for when
+    /// a `scheduled` event came with it (3.10 writes `scheduled`, whose time is the planned
+    /// run, just before the `deferred`, `deferred_for_retry` or `retried` it belongs to).
+    struct TimelineEntry: Sendable, Hashable {
+        var type: String
+        var at: Date?
+        var scheduledFor: Date?
+        /// The time since the previous entry's.
+        var gap: TimeInterval?
+    }
+
     var job: Job
     var events: [Event]
+    /// The recorded errors of its failed attempts.
+    var errors: [JobError]
     var worker: JobWorker?
     /// The lock's running job (if any) and its waiting ones, in the order they run (at most
     /// ``lockLineLimit``).
@@ -50,7 +63,35 @@ struct JobDetails: Sendable {
                 """
             )
         }
-        return JobDetails(job: job, events: events, worker: worker, lockLine: lockLine)
+        var errors: [JobError] = []
+        if session.features.jobErrors {
+            errors = try await session.rows(
+                "SELECT attempt, at, error_type, message FROM procrastinate_swift_job_errors WHERE job_id = \(id) ORDER BY attempt",
+                as: (Int32, Date, String, String).self
+            ).map { JobError(attempt: Int($0.0), at: $0.1, cause: JobError.Cause(type: $0.2, message: $0.3)) }
+        }
+        return JobDetails(job: job, events: events, errors: errors, worker: worker, lockLine: lockLine)
+    }
+
+    /// The events in the order they happened (their ids'), each `scheduled` event folded into
+    /// the event it came with, and the gap between each entry and the one before it.
+    var timeline: [TimelineEntry] {
+        var entries: [TimelineEntry] = []
+        var scheduledFor: Date?
+        for event in events {
+            if event.type == "scheduled" {
+                scheduledFor = event.at
+                continue
+            }
+            var gap: TimeInterval?
+            if let previous = entries.last?.at, let at = event.at { gap = at.timeIntervalSince(previous) }
+            entries.append(TimelineEntry(type: event.type, at: event.at, scheduledFor: scheduledFor, gap: gap))
+            scheduledFor = nil
+        }
+        if let scheduledFor {
+            entries.append(TimelineEntry(type: "scheduled", at: nil, scheduledFor: scheduledFor, gap: nil))
+        }
+        return entries
     }
 
     /// What keeps the job waiting: the lock's running job, or the job before it in its lock's

@@ -62,6 +62,8 @@ struct SchemaFeatures: Sendable, Hashable {
     var stalledJobsFunction = false
     /// `procrastinate_swift_limits`: concurrency and rate limits, and paused queues.
     var limits = false
+    /// `procrastinate_swift_job_errors`: the error of each failed attempt.
+    var jobErrors = false
 
     /// What `connector`'s database holds.
     static func read(from connector: PostgresConnector) async throws -> SchemaFeatures {
@@ -71,12 +73,15 @@ struct SchemaFeatures: Sendable, Hashable {
                 SELECT to_regclass('procrastinate_swift_lock_heads') IS NOT NULL,
                        to_regclass('procrastinate_swift_workers') IS NOT NULL,
                        to_regproc('procrastinate_swift_stalled_jobs_v1') IS NOT NULL,
-                       to_regclass('procrastinate_swift_limits') IS NOT NULL
+                       to_regclass('procrastinate_swift_limits') IS NOT NULL,
+                       to_regclass('procrastinate_swift_job_errors') IS NOT NULL
                 """,
                 logger: connector.logger
             ).collect()
-            let (lockHeads, workers, stalled, limits) = try rows[0].decode((Bool, Bool, Bool, Bool).self)
-            return SchemaFeatures(lockHeads: lockHeads, workerRegistrations: workers, stalledJobsFunction: stalled, limits: limits)
+            let (lockHeads, workers, stalled, limits, errors) = try rows[0].decode((Bool, Bool, Bool, Bool, Bool).self)
+            return SchemaFeatures(
+                lockHeads: lockHeads, workerRegistrations: workers, stalledJobsFunction: stalled, limits: limits, jobErrors: errors
+            )
         }
     }
 }

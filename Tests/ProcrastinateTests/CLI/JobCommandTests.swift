@@ -127,6 +127,30 @@ import Testing
         }
     }
 
+    @Test func showAndListDetailsGiveEachFailedAttemptsError() async throws {
+        try await TestDatabase.withDatabase { db in
+            let id = try await App(connector: db).configureTask(name: "pay").defer([:])
+            for attempt in [0, 1] {
+                _ = try await db.fetchJob(queues: nil, workerID: nil)
+                var outcome = JobOutcome(jobID: id, retry: RetryDecision(retryAt: Date()), attempts: attempt)
+                outcome.error = JobError.Cause(type: "Billing.Declined", message: "card declined \(attempt + 1)")
+                _ = try await db.finishJobs([outcome])
+            }
+            let show = try await run(["jobs", "show", "\(id)"], in: db)
+            let lines = show.standardOutput.split(separator: "\n")
+            #expect(lines.count == 3, "\(show.standardOutput)")
+            #expect(lines.dropFirst().first?.hasPrefix("  attempt 1 failed at ") == true)
+            #expect(lines.last?.hasSuffix(": Billing.Declined: card declined 2") == true)
+            let json = try await run(["jobs", "show", "\(id)", "--json"], in: db)
+            let report = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
+            let errors = report?["errors"] as? [[String: Any]]
+            #expect(errors?.map { $0["attempt"] as? Int } == [1, 2])
+            #expect(errors?.last?["message"] as? String == "card declined 2")
+            let shell = try await run(["shell", "list_jobs", "details"], in: db)
+            #expect(shell.standardOutput.contains(": Billing.Declined: card declined 1\n"), "\(shell.standardOutput)")
+        }
+    }
+
     @Test func countsAndWorkers() async throws {
         try await TestDatabase.withDatabase { db in
             _ = try await seed(db)
@@ -145,6 +169,27 @@ import Testing
             let workers = try await run(["workers", "--json"], in: db)
             let list = try #require(try JSONSerialization.jsonObject(with: Data(workers.standardOutput.utf8)) as? [[String: Any]])
             #expect(list.map { $0["id"] as? Int } == [Int(worker)])
+            let named = try await db.registerWorker(WorkerRegistration(name: "thumbnails", queues: ["images", "default"], taskNames: nil))
+            _ = try await db.fetchJob(queues: ["default"], workerID: named)
+            let text = try await run(["workers"], in: db).standardOutput
+            #expect(text.contains("#\(named) thumbnails (queues images, default): 1 running, last heartbeat "), "\(text)")
+            let described = try await run(["workers", "--json"], in: db)
+            let reports = try #require(try JSONSerialization.jsonObject(with: Data(described.standardOutput.utf8)) as? [[String: Any]])
+            #expect(reports.last?["name"] as? String == "thumbnails" && reports.last?["running"] as? Int == 1)
+        }
+    }
+
+    @Test func readOnlyCommandsWorkOnADatabaseSetUpByPythonAlone() async throws {
+        try await TestDatabase.withDatabase(.python) { db in
+            _ = try await seed(db)
+            for command in ["list_jobs details", "list_queues", "list_tasks", "list_locks"] {
+                let shell = try await run(["shell"] + command.split(separator: " ").map(String.init), in: db)
+                #expect(shell.status == 0 && !shell.standardOutput.isEmpty, "shell \(command): \(shell.standardError)")
+            }
+            for command in [["jobs", "list"], ["jobs", "show", "1"], ["queues"], ["tasks"], ["workers"], ["limits"]] {
+                let output = try await run(command, in: db)
+                #expect(output.status == 0, "\(command): \(output.standardError)")
+            }
         }
     }
 

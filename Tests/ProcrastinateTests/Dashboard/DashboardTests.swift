@@ -129,6 +129,39 @@ import Testing
         }
     }
 
+    @Test func theJobPageShowsARetriedJobsEventsInTheOrderTheyHappenedAndItsErrors() async throws {
+        try await Self.withDashboard(.ours) { db, ids, client in
+            let id = ids["succeeded"]!
+            try await db.execute("DELETE FROM procrastinate_events WHERE job_id = \(id)")
+            // A retry as 3.10's triggers write it: `scheduled` (the planned run) before `deferred_for_retry`.
+            for (type, at) in [
+                ("deferred", "10:00:00"), ("started", "10:00:01"), ("scheduled", "10:05:01"), ("deferred_for_retry", "10:00:02"),
+                ("started", "10:05:02"), ("succeeded", "10:05:03"),
+            ] {
+                try await db.execute(
+                    "INSERT INTO procrastinate_events (job_id, type, at) VALUES (\(id), \(type)::procrastinate_job_event_type, \("2026-01-01 " + at + "+00")::timestamptz)"
+                )
+            }
+            try await db.execute(
+                """
+                INSERT INTO procrastinate_swift_job_errors (job_id, attempt, at, error_type, message)
+                VALUES (\(id), 1, '2026-01-01 10:00:02+00', 'Mail.Refused', \(Self.hostile))
+                """
+            )
+            let (status, page) = try await Self.get(client, "/admin/jobs/jobs/\(id)")
+            #expect(status == .ok)
+            let start = try #require(page.range(of: "<ol class=\"timeline\">")).upperBound
+            let timeline = String(page[start..<(try #require(page.range(of: "</ol>", range: start..<page.endIndex)).lowerBound)])
+            let types = timeline.components(separatedBy: "<li><strong>").dropFirst().map { String($0.prefix { $0 != "<" }) }
+            #expect(types == ["deferred", "started", "deferred_for_retry", "started", "succeeded"])
+            let gaps = timeline.components(separatedBy: "<span class=\"gap\">+").dropFirst().map { String($0.prefix { $0 != "<" }) }
+            #expect(gaps == ["1.0 s", "1.0 s", "5 min 00 s", "1.0 s"])
+            #expect(page.contains("to run at 2026-01-01T10:05:01.000Z"))
+            #expect(page.contains("<code>Mail.Refused</code>"))
+            #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains("<pre>\(Self.hostile)"))
+        }
+    }
+
     @Test func theJobListFiltersAndPagesNewestFirst() async throws {
         try await Self.withDashboard(.ours) { db, seeded, client in
             for index in 0..<120 {

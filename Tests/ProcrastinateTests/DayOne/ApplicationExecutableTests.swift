@@ -70,6 +70,36 @@ import Testing
         }
     }
 
+    @Test func deferNamesAnUnknownKeyAndWhereANumberDoesNotFit() async throws {
+        try await TestDatabase.withDatabase { db in
+            let environment = ["PROCRASTINATE_DATABASE_URL": try db.testURL]
+            let typo = try await CommandLineRunner.run(["defer", "typed", #"{"count": 5, "lable": "x"}"#], executable: "TestWorker", environment: environment)
+            #expect(typo.status == 1)
+            #expect(typo.standardError.contains("arguments of task 'typed' at 'lable': unknown key 'lable' (it reads 'count', 'label')"), "\(typo.standardError)")
+            #expect(!typo.standardError.contains("Launch"), "nothing is launched")
+            let fraction = try await CommandLineRunner.run(["defer", "typed", #"{"count": 1.5}"#], executable: "TestWorker", environment: environment)
+            #expect(fraction.standardError.contains("arguments of task 'typed' at 'count': expected Int, found the number 1.5"), "\(fraction.standardError)")
+            let huge = try await CommandLineRunner.run(["defer", "typed", #"{"count": 99999999999999999999}"#], executable: "TestWorker", environment: environment)
+            #expect(huge.standardError.contains("at 'count': expected Int, found the number"), "\(huge.standardError)")
+            // A null for a field the type lacks is no mistake: it reads as missing.
+            let null = try await CommandLineRunner.run(["defer", "typed", #"{"count": 5, "other": null}"#], executable: "TestWorker", environment: environment)
+            #expect(null.status == 0, "\(null.standardError)")
+            #expect(try await App(connector: db).jobManager.listJobs().count == 1)
+        }
+    }
+
+    @Test func theSchemaErrorNamesTheExecutableThatRunsIt() async throws {
+        try await TestDatabase.withDatabase(nil) { db in
+            let environment = ["PROCRASTINATE_DATABASE_URL": try db.testURL]
+            let listed = try await CommandLineRunner.run(["jobs", "list"], executable: "TestWorker", environment: environment)
+            #expect(listed.status == 1)
+            #expect(listed.standardError.contains("has no Procrastinate schema: run `TestWorker schema --apply`"), "\(listed.standardError)")
+        }
+        let empty = try await CommandLineRunner.run(["jobs", "list", "--database-url", ""])
+        #expect(empty.status == 1)
+        #expect(empty.standardError.contains("invalid database URL '': it is empty"), "\(empty.standardError)")
+    }
+
     @Test func emptyListingsSaySoAndMissingJobsAreNamedOneWay() async throws {
         try await TestDatabase.withDatabase { db in
             let environment = ["PROCRASTINATE_DATABASE_URL": try db.testURL]

@@ -58,6 +58,30 @@ import Testing
         }
     }
 
+    struct Declined: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    @Test(arguments: ConnectorKind.allCases)
+    func eachFailedAttemptKeepsItsErrorUntilTheJobIsDeleted(kind: ConnectorKind) async throws {
+        try await kind.withApp { app in
+            let task = try app.task("pay", retry: RetryStrategy(maxAttempts: 1)) { (_: NoArguments, context: JobContext) in
+                throw Declined(description: "card declined on attempt \(context.job.attempts + 1)" + String(repeating: "!", count: 5_000))
+            }
+            let id = try await task.defer()
+            let fine = try await app.task("fine") { (_: NoArguments) in }.defer()
+            try await RunningWorker(Worker(app: app, options: .test(wait: false))).finished()
+            let errors = try await app.jobManager.errors(of: id)
+            #expect(errors.map(\.attempt) == [1, 2])
+            #expect(errors.map(\.cause.type) == [String(reflecting: Declined.self), String(reflecting: Declined.self)])
+            #expect(errors.first?.cause.message.hasPrefix("card declined on attempt 1!") == true)
+            #expect(errors.allSatisfy { $0.cause.message.count == JobError.Cause.maximumMessageLength })
+            #expect(try await app.jobManager.errors(of: fine).isEmpty)
+            #expect(try await app.jobManager.delete(id: id))
+            #expect(try await app.jobManager.errors(of: id).isEmpty)
+        }
+    }
+
     @Test(arguments: ConnectorKind.allCases)
     func aJobFailingTwiceThenSucceedingRunsThreeTimes(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
