@@ -3,7 +3,7 @@ public import Foundation
 /// A cron expression evaluated in a time zone, with an explicit daylight-saving policy.
 ///
 /// ```swift
-/// let schedule = try CronSchedule(parsing: "30 2 * * *", timeZone: TimeZone(identifier: "Europe/Paris")!)
+/// let schedule = try CronSchedule(parsing: "30 2 * * *", timeZone: TimeZone(named: "Europe/Paris"))
 /// let next = schedule.next(after: .now)
 /// ```
 ///

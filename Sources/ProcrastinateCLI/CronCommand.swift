@@ -43,8 +43,11 @@ struct CronCommand: ParsableCommand {
         }
 
         func schedule() throws -> CronSchedule {
-            guard let zone = TimeZone(identifier: tz) else {
-                throw CommandError("unknown time zone '\(tz)' (expected an IANA name such as Europe/Paris)")
+            let zone: TimeZone
+            do {
+                zone = try TimeZone(named: tz)
+            } catch {
+                throw CommandError("\(error)")
             }
             let options = CronExpression.Options(hashID: hashID, secondsFirst: secondsFirst)
             return try CronSchedule(parsing: expression, options: options, timeZone: zone, dst: dst)

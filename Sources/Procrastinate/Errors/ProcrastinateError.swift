@@ -1,3 +1,4 @@
+public import Cron
 public import Foundation
 
 /// What every error Procrastinate throws is: its `description` is the message users see, and
@@ -166,6 +167,24 @@ public struct PeriodicTaskAlreadyRegistered: ProcrastinateError, Hashable {
 
     public var description: String {
         "task '\(taskName)' already has a schedule with periodic id '\(periodicID)'; give each schedule of a task its own periodic id"
+    }
+}
+
+/// A periodic declaration whose cron expression does not parse, named with the expression's
+/// own error.
+public struct InvalidPeriodicSchedule: ProcrastinateError, Hashable {
+    /// The task.
+    public var taskName: String
+    /// The periodic id.
+    public var periodicID: String
+    /// The expression as given.
+    public var cron: String
+    /// What is wrong with it.
+    public var cause: CronParseError
+
+    public var description: String {
+        let id = periodicID.isEmpty ? "" : " (periodic id '\(periodicID)')"
+        return "the schedule '\(cron)' of periodic task '\(taskName)'\(id): \(cause)"
     }
 }
 

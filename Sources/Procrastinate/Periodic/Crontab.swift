@@ -184,10 +184,11 @@ private struct LineParser {
 
         switch name {
         case "CRON_TZ", "TZ":
-            guard let zone = TimeZone(identifier: value) else {
-                throw error("unknown time zone '\(value)' (expected an IANA name such as Europe/Paris)", at: valueStart)
+            do {
+                state.timeZone = try TimeZone(named: value)
+            } catch {
+                throw self.error("\(error)", at: valueStart)
             }
-            state.timeZone = zone
         case "QUEUE":
             guard !value.isEmpty else { throw error("QUEUE needs a queue name", at: valueStart) }
             state.queue = value

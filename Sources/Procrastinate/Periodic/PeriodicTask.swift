@@ -52,11 +52,12 @@ extension App {
     /// ```swift
     /// struct Tick: Codable, Sendable { var timestamp: Int }
     /// let report = try app.task("report") { (tick: Tick) in … }
-    /// try app.periodic(report, cron: "0 9 * * mon-fri", timeZone: TimeZone(identifier: "Europe/Paris")!)
+    /// try app.periodic(report, cron: "0 9 * * mon-fri", timeZone: TimeZone(named: "Europe/Paris"))
     /// ```
     ///
-    /// The schedule is checked now: a bad expression, arguments the task cannot decode or a
-    /// duplicate (task, periodic id) throw here, never in a running worker. croniter's
+    /// The schedule is checked now: a bad expression (``InvalidPeriodicSchedule``), arguments
+    /// the task cannot decode or a duplicate (task, periodic id) throw here, never in a running
+    /// worker. croniter's
     /// surprises are logged as warnings.
     public func periodic<Arguments>(
         _ task: TaskHandle<Arguments>, cron: String, periodicID: String = "", timeZone: TimeZone = CronSchedule.utc,
@@ -64,7 +65,12 @@ extension App {
         queueingLock: String? = nil, extraArguments: [String: JSONValue] = [:]
     ) throws {
         let options = PeriodicTask.cronOptions(taskName: task.name, periodicID: periodicID)
-        let schedule = try CronSchedule(parsing: cron, options: options, timeZone: timeZone, dst: dst)
+        let schedule: CronSchedule
+        do {
+            schedule = try CronSchedule(parsing: cron, options: options, timeZone: timeZone, dst: dst)
+        } catch {
+            throw InvalidPeriodicSchedule(taskName: task.name, periodicID: periodicID, cron: cron, cause: error)
+        }
         try addPeriodic(PeriodicTask(
             taskName: task.name, periodicID: periodicID, schedule: schedule,
             options: JobOptions(queue: queue, priority: priority, lock: lock, queueingLock: queueingLock, extraArguments: extraArguments)

@@ -1,3 +1,4 @@
+import Cron
 import Foundation
 import Testing
 
@@ -73,6 +74,46 @@ struct CodeBlock: Sendable, CustomStringConvertible {
             }
         }
         return sources
+    }
+
+    /// The places where a fence does not close its block: a fence with text after it inside a
+    /// block (CommonMark reads it as a line of code), or a block never closed.
+    static func unbalancedFences(in markdown: String, file: String) -> [String] {
+        var problems: [String] = []
+        var opened: Int?
+        for (index, line) in markdown.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop { $0 == " " }
+            guard line.count - trimmed.count <= 3, trimmed.hasPrefix("```") else { continue }
+            if let start = opened {
+                if trimmed.drop(while: { $0 == "`" }).trimmingCharacters(in: .whitespaces).isEmpty {
+                    opened = nil
+                } else {
+                    problems.append("\(file):\(index + 1): a fence with text after it cannot close the block opened at line \(start)")
+                }
+            } else {
+                opened = index + 1
+            }
+        }
+        if let start = opened { problems.append("\(file):\(start): a code fence never closed") }
+        return problems
+    }
+
+    @Test func everyCodeFenceCloses() throws {
+        let problems = try Self.documents.flatMap { url in
+            Self.unbalancedFences(in: try String(contentsOf: url, encoding: .utf8), file: url.lastPathComponent)
+        }
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        #expect(Self.unbalancedFences(in: "```swift\nlet a = 1\n``` and prose\n", file: "t.md").count == 2)
+    }
+
+    @Test func theDocsNameTimeZonesWithoutCrashingOnATypo() throws {
+        for url in Self.documents {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            #expect(!text.contains("TimeZone(identifier:"), "\(url.lastPathComponent) teaches TimeZone(identifier:)!, which crashes on a typo")
+        }
+        #expect(throws: UnknownTimeZone(name: "Europe/Pariss")) { try TimeZone(named: "Europe/Pariss") }
+        #expect(UnknownTimeZone(name: "Europe/Pariss").description == "unknown time zone 'Europe/Pariss' (expected an IANA name such as Europe/Paris)")
+        #expect(try TimeZone(named: "Europe/Paris").identifier == "Europe/Paris")
     }
 
     @Test func everySwiftSnippetIsCompiled() throws {

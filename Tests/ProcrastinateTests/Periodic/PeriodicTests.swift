@@ -180,7 +180,8 @@ struct CountryTick: Codable, Sendable {
         let app = App(connector: InMemoryConnector())
         let tick = try app.task("tick") { (_: Tick) in }
         let wrong = try app.task("wrong") { (_: Sum) in }
-        #expect(throws: CronParseError.self) { try app.periodic(tick, cron: "61 * * * *") }
+        let cron = #expect(throws: InvalidPeriodicSchedule.self) { try app.periodic(tick, cron: "61 * * * *", periodicID: "hourly") }
+        #expect(cron?.description == "the schedule '61 * * * *' of periodic task 'tick' (periodic id 'hourly'): minute: '61' at column 1: 61 is outside 0-59")
         let arguments = #expect(throws: ConfigurationError.self) { try app.periodic(wrong, cron: "* * * * *") }
         #expect(arguments?.description.hasSuffix(#"arguments of task 'wrong': missing key 'a'; received {"timestamp":0}"#) == true)
         try app.periodic(tick, cron: "* * * * *")
