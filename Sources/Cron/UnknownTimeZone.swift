@@ -5,6 +5,11 @@ public struct UnknownTimeZone: Error, Hashable, CustomStringConvertible {
     /// The name given.
     public var name: String
 
+    /// The error for `name`.
+    public init(name: String) {
+        self.name = name
+    }
+
     public var description: String {
         "unknown time zone '\(name)' (expected an IANA name such as Europe/Paris)"
     }
