@@ -1,3 +1,4 @@
+import Foundation
 import Procrastinate
 
 // Article "Getting started": its files are built by GettingStartedTests; this is the code
@@ -12,7 +13,15 @@ enum GettingStarted {
         static let greet = TaskName<Greeting>("greet")
     }
 
-    static func fromYourCode(app: App) async throws {
-        try await app.defer(Tasks.greet, Greeting(name: "Grace"))
+    static func makeApp(connector: PostgresConnector) throws -> App {
+        App(connector: connector, logger: connector.logger)
+    }
+
+    static func fromYourCode() async throws {
+        let connector = PostgresConnector(settings: try ConnectionSettings(environment: ProcessInfo.processInfo.environment))
+        let app = try makeApp(connector: connector)
+        try await app.run {
+            try await app.defer(Tasks.greet, Greeting(name: "Grace"))
+        }
     }
 }

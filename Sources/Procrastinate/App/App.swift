@@ -94,6 +94,7 @@ public final class App: TaskRegistrar {
 
     /// Runs `body` with the connector open (a ``PostgresConnector`` owning its pool starts and
     /// stops it).
+    @discardableResult
     public func run<Result: Sendable>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> Result

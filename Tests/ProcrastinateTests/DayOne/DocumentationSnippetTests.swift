@@ -106,6 +106,18 @@ struct CodeBlock: Sendable, CustomStringConvertible {
         #expect(Self.unbalancedFences(in: "```swift\nlet a = 1\n``` and prose\n", file: "t.md").count == 2)
     }
 
+    @Test func gettingStartedShowsWhereCodeDefersAndTheTypesItNeeds() throws {
+        let docc = Repository.root.appending(path: "Sources/Procrastinate/Procrastinate.docc")
+        let article = try String(contentsOf: docc.appending(path: "GettingStarted.md"), encoding: .utf8)
+        // The closure's parameter has a type a reader can name, in a function of their own…
+        #expect(article.contains("func makeApp(connector: PostgresConnector) throws -> App"))
+        #expect(article.contains("await ProcrastinateCommand.main(app: makeApp)"))
+        // …and deferring from code happens with the app open, outside that closure.
+        #expect(article.contains("try await app.run {\n    try await app.defer(Tasks.greet, Greeting(name: \"Grace\"))"))
+        let periodic = try String(contentsOf: docc.appending(path: "PeriodicTasks.md"), encoding: .utf8)
+        #expect(periodic.contains("yours to declare") && periodic.contains("struct Tick: Codable, Sendable {\n    var timestamp: Int\n}"))
+    }
+
     @Test func theDocsNameTimeZonesWithoutCrashingOnATypo() throws {
         for url in Self.documents {
             let text = try String(contentsOf: url, encoding: .utf8)
