@@ -50,12 +50,16 @@ public final class Worker: Service, CustomStringConvertible {
     static let strayGrace = Duration.seconds(60)
     /// How long after a failed question of when the next job is due it is asked again.
     static let questionRetryDelay = Duration.seconds(1)
+    /// How often a continuing database outage is logged again.
+    static let outageReminder = Duration.seconds(30)
 
     /// The state machine, which owns every decision, and what its driver keeps beside it.
     private struct State {
         var machine: WorkerStateMachine
         /// How to abort each job whose body runs: made when the machine starts the job.
         var aborts: [Int64: AbortState] = [:]
+        /// What has been said of the current database outage, if any.
+        var outage = OutageReport(reminder: Worker.outageReminder)
         /// Where actions that need a task of their own go, while the engine runs.
         var spawn: AsyncStream<WorkerStateMachine.Action>.Continuation?
         /// When the latest claim that followed a wake-up and found nothing began: a job due
@@ -318,6 +322,7 @@ public final class Worker: Service, CustomStringConvertible {
         let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
         do {
             let jobs = try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
+            databaseAnswered()
             return .claimed(jobs, at: .now)
         } catch {
             guard !isStopping else { return .claimFailed(fatal: nil, at: .now) }
@@ -333,13 +338,44 @@ public final class Worker: Service, CustomStringConvertible {
                 )
                 heartbeatNow.send()
             } else {
-                logger.error("Fetching jobs failed: \(error)", metadata: ["action": "fetch_job_failed"])
+                logFailure("Fetching jobs failed", error, level: .error, action: "fetch_job_failed")
             }
             if (error as? DatabaseError)?.isTransient ?? false {
                 post(.databaseUnreachable)
             }
             return .claimFailed(fatal: nil, at: .now)
         }
+    }
+
+    /// Logs that `what` failed with `error`. An error that may heal is part of an outage, which
+    /// is told once as it starts, again every ``outageReminder`` while it lasts, and when it
+    /// ends (see ``databaseAnswered()``): the failures in between are debug details, so that
+    /// a worker cut off from its database does not log a line per attempt of each loop.
+    /// Other errors are logged at `level`.
+    private func logFailure(_ what: String, _ error: any Error, level: Logger.Level = .warning, action: String) {
+        guard let database = error as? DatabaseError, database.isTransient else {
+            logger.log(level: level, "\(what): \(error)", metadata: ["action": "\(action)"])
+            return
+        }
+        switch state.withLock({ $0.outage.failed(at: .now) }) {
+        case .started:
+            logger.warning(
+                "The database is unreachable (\(what.lowercased())): \(database); the worker keeps trying, and says so every \(Self.outageReminder) while it lasts",
+                metadata: ["action": "database_unreachable"]
+            )
+        case .stillFailing(let duration):
+            logger.warning(
+                "The database is still unreachable after \(Int(duration.seconds)) s: \(database)", metadata: ["action": "database_still_unreachable"]
+            )
+        case .detail, .recovered:
+            logger.debug("\(what): \(error)", metadata: ["action": "\(action)"])
+        }
+    }
+
+    /// An operation got its answer: ends an outage, if one was told.
+    private func databaseAnswered() {
+        guard case .recovered(let duration)? = state.withLock({ $0.outage.answered(at: .now) }) else { return }
+        logger.info("The database answers again, after \(Int(duration.seconds)) s", metadata: ["action": "database_answers_again"])
     }
 
     /// Records `outcomes` and claims up to `claim` jobs in the same transaction. Nothing cancels
@@ -355,17 +391,14 @@ public final class Worker: Service, CustomStringConvertible {
             let now = ContinuousClock.now
             let (failures, failing) = state.withLock { ($0.machine.writeFailures + 1, $0.machine.writeFailing(at: now)) }
             let canHeal = (error as? DatabaseError)?.isTransient ?? false
-            if canHeal, failures == 1 || failures.isMultiple(of: 10) {
-                logger.log(
-                    level: failures == 1 ? .warning : .error,
-                    "Could not record \(outcomes.count) outcomes (failing for \(String(format: "%.1f", (failing ?? .zero).seconds)) s): \(error); trying again",
-                    metadata: ["action": "outcomes_not_recorded"]
-                )
-            } else if !canHeal {
-                logger.error("Could not record the outcomes of jobs \(outcomes.map(\.jobID)): \(error)", metadata: ["action": "outcomes_not_recorded"])
-            }
+            logFailure(
+                canHeal ? "Could not record \(outcomes.count) outcomes (failing for \(String(format: "%.1f", (failing ?? .zero).seconds)) s, \(failures) attempts); trying again"
+                    : "Could not record the outcomes of jobs \(outcomes.map(\.jobID))",
+                error, level: .error, action: "outcomes_not_recorded"
+            )
             return .writeFailed(canHeal: canHeal, at: now)
         }
+        databaseAnswered()
         let failures = state.withLock { $0.machine.writeFailures }
         if failures > 0 {
             logger.info("Recorded \(outcomes.count) outcomes after \(failures) failed attempts", metadata: ["action": "outcomes_recorded_after_failures"])
@@ -451,10 +484,11 @@ public final class Worker: Service, CustomStringConvertible {
                     workerID: workerID, holding: held, registration: registration, strayGrace: Self.strayGrace
                 )
                 post(.databaseAnswered(at: .now))
+                databaseAnswered()
                 handle(reply, workerID: workerID, held: held)
             } catch {
                 post(.databaseUnreachable)
-                logger.warning("Heartbeat failed: \(error)", metadata: ["action": "heartbeat_failed"])
+                logFailure("Heartbeat failed", error, action: "heartbeat_failed")
                 continue
             }
             // Without our latest migration there are no limits to count.
@@ -504,7 +538,7 @@ public final class Worker: Service, CustomStringConvertible {
                     }
                 }
             } catch {
-                logger.warning("Listening for notifications failed, reconnecting in \(backoff): \(error)", metadata: ["action": "listen_failed"])
+                logFailure("Listening for notifications failed, reconnecting in \(backoff)", error, action: "listen_failed")
             }
             let wasListening = isListening
             post(.listening(false))
@@ -525,7 +559,7 @@ public final class Worker: Service, CustomStringConvertible {
                     requestAbort(ofJob: id)
                 }
             } catch {
-                logger.warning("Polling for abort requests failed: \(error)", metadata: ["action": "poll_jobs_to_abort_error"])
+                logFailure("Polling for abort requests failed", error, action: "poll_jobs_to_abort_error")
             }
         }
     }
@@ -550,7 +584,7 @@ public final class Worker: Service, CustomStringConvertible {
                     )
                 }
             } catch {
-                logger.warning("Recovering stalled jobs failed: \(error)", metadata: ["action": "recover_stalled_jobs_error"])
+                logFailure("Recovering stalled jobs failed", error, action: "recover_stalled_jobs_error")
             }
         }
     }

@@ -41,6 +41,34 @@ struct ChaosTests {
         try await db.value("SELECT count(*)::int FROM procrastinate_jobs WHERE status = 'succeeded'", as: Int.self) ?? 0
     }
 
+    @Test func anOutageIsLoggedOnceAsItStartsAndOnceAsItEndsNotAtEveryAttempt() async throws {
+        let logs = CapturedLogs()
+        let cluster = try PrivateCluster()
+        defer { cluster.destroy() }
+        let connector = PostgresConnector(settings: try ConnectionSettings(url: cluster.url), queryTimeout: .seconds(2), logger: logs.logger)
+        try await connector.run { connector in
+            try await SchemaManager(connector: connector).apply()
+            let app = App(connector: connector, logger: logs.logger)
+            _ = try app.task("noop") { (_: NoArguments) in }
+            let worker = RunningWorker(Worker(app: app, options: .test(concurrency: 4)))
+            try await eventually("the worker to listen") { worker.worker.isListening }
+            try cluster.stop("fast")
+            // Every loop keeps trying (the listener every second at most, the heartbeat every
+            // 200 ms, claims at each poll): many failures, told once.
+            try await eventually("twenty failed attempts", timeout: .seconds(30)) {
+                logs.messages(atLeast: .debug).count { $0.contains("failed") || $0.contains("Fetching jobs") } >= 20
+            }
+            let warnings = logs.messages(atLeast: .warning)
+            #expect(warnings.count == 1, "\(warnings.joined(separator: "\n"))")
+            #expect(warnings.first?.hasPrefix("The database is unreachable (") == true)
+            try cluster.start()
+            try await eventually("the worker to say the database answers again", timeout: .seconds(30)) {
+                logs.messages(atLeast: .info).contains { $0.hasPrefix("The database answers again, after ") }
+            }
+            try await worker.stop()
+        }
+    }
+
     @Test func killingRandomWorkersLosesNoJobAndRerunsOnlyKilledRuns() async throws {
         try await withChaosCluster { cluster, db in
             let fleet = ChaosFleet(cluster: cluster, arguments: Self.workerArguments())
