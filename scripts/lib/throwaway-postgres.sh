@@ -28,8 +28,9 @@ ensure_postgres_installed() {
         echo "error: PostgreSQL server binaries not found; install PostgreSQL 15 (e.g. apt-get install postgresql) or set PG_BIN" >&2
         return 1
     fi
-    echo "Installing PostgreSQL (apt-get install postgresql)..." >&2
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    # The server alone: no recommended packages, nothing else upgraded on purpose.
+    echo "Installing PostgreSQL (apt-get install --no-install-recommends postgresql)..." >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
 }
 
 free_local_port() {
