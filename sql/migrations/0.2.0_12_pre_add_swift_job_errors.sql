@@ -30,3 +30,5 @@ CREATE FUNCTION procrastinate_swift_record_job_errors_v1(
     ON CONFLICT (job_id, attempt) DO UPDATE
     SET at = now(), error_type = excluded.error_type, message = excluded.message
 $$;
+
+INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_12_pre_add_swift_job_errors');

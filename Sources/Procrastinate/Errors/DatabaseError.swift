@@ -98,7 +98,8 @@ public struct DatabaseError: ProcrastinateError {
     /// No connection could be made within `timeout`.
     static func noConnection(endpoint: String, within timeout: Duration) -> DatabaseError {
         DatabaseError(
-            endpoint: endpoint, sqlState: nil, message: "no connection within \(timeout); is PostgreSQL running and accepting connections?",
+            endpoint: endpoint, sqlState: nil,
+            message: "no connection within \(timeout): the server accepts none (is PostgreSQL running?), or every connection of the pool is busy",
             detail: nil, constraintName: nil, isConnectionFailure: true
         )
     }

@@ -61,6 +61,8 @@ import Testing
             settings.database = try #require(db.settings?.database)
             let impatient = PostgresConnector(settings: settings, queryTimeout: .seconds(1), logger: TestDatabase.logger)
             try await impatient.run { impatient in
+                // A connection in the pool first: the defer below gets one at once, then no answer.
+                try await eventually("a first answer") { (try? await impatient.listJobs(JobFilter(id: 0))) != nil }
                 let blocker = try await PostgresConnection.connect(
                     configuration: settings.connectionConfiguration(), id: 9, logger: TestDatabase.logger
                 )
