@@ -51,6 +51,8 @@ import Testing
             #expect(huge.standardError.contains("the concurrency limit of task 'make_thumbnail' is 99999999999; it must be from 1 to 2147483647"))
             let negative = try await run(["limits", "set", "task", "make_thumbnail", "--concurrency", "-3"], in: db)
             #expect(negative.standardError.contains("is -3; it must be from 1 to"), "\(negative.standardError)")
+            let worker = try await run(["worker", "--concurrency", "-3"], in: db)
+            #expect(worker.status == 1 && worker.standardError.contains("--concurrency must be at least 1, not -3"), "\(worker.standardError)")
             let delay = try await run(["defer", "make_thumbnail", "--in", "-5"], in: db)
             #expect(delay.status != 0 && delay.standardError.contains("--in must be 0 or more seconds, not -5"), "\(delay.standardError)")
             let priority = try await run(["defer", "make_thumbnail", "--priority", "99999999999", "--unknown"], in: db)

@@ -92,6 +92,13 @@ import Testing
                 try app.task("keyed", limitKey: { (_: Sum) in "k" }) { (_: Sum) in }
             }
             #expect(throws: ConfigurationError.self) { try app.task("zero", limit: Limit(concurrency: 0)) { (_: Sum) in } }
+            // Bounded where it is declared, not a crash where it is written.
+            let huge = #expect(throws: ConfigurationError.self) { try app.task("huge", limit: Limit(concurrency: 99_999_999_999)) { (_: Sum) in } }
+            #expect(huge?.description == "the concurrency limit of task 'huge' is 99999999999; it must be from 1 to 2147483647")
+            await #expect(throws: ConfigurationError.self) {
+                try await app.jobManager.setLimit(Limit(concurrency: 99_999_999_999), for: .key("k"))
+            }
+            await #expect(throws: ConfigurationError.self) { try await plain.configure(priority: 1 << 40).defer(Sum(a: 1, b: 1)) }
             #expect(throws: ConfigurationError.self) { try app.limit(queue: "q", Limit()) }
             await #expect(throws: ConfigurationError.self) {
                 try await app.jobManager.setLimit(Limit(rate: Limit.Rate(5, per: .zero)), for: .queue("q"))

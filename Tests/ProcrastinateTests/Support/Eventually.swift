@@ -2,9 +2,11 @@ import Foundation
 import Procrastinate
 import Synchronization
 
-/// Waits until `condition` holds, checking every 20 ms, failing after `timeout`.
+/// Waits until `condition` holds, checking every 20 ms, failing after `timeout`. The default
+/// deadline is generous: the suite runs its tests in parallel on as few as two cores, where a
+/// condition that holds within a second alone may wait for the others' processes.
 func eventually(
-    _ what: String, timeout: Duration = .seconds(20), _ condition: @escaping @Sendable () async throws -> Bool
+    _ what: String, timeout: Duration = .seconds(60), _ condition: @escaping @Sendable () async throws -> Bool
 ) async throws {
     try await within(timeout, waitingFor: what) {
         while try await !condition() {
