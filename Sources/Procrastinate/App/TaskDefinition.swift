@@ -70,8 +70,9 @@ public final class TaskDefinition: Sendable {
         self.body = { json, context, name in
             try await body(try ArgumentsCoding.decode(Arguments.self, from: json, taskName: name), context)
         }
+        let shapes = KnownShapes()
         self.decodes = { json, name, unread in
-            try ArgumentsChecker.check(Arguments.self, json: json, taskName: name, mayLeaveUnread: unread)
+            try ArgumentsChecker.check(Arguments.self, json: json, taskName: name, mayLeaveUnread: unread, shapes: shapes)
         }
         self.argumentsType = ObjectIdentifier(Arguments.self)
     }

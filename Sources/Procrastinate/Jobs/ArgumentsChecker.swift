@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Checks arguments given as data (a name-based defer, the command line, a crontab line)
 /// against a task's `Decodable` type, for what `JSONDecoder` does not say: the keys of the JSON
@@ -7,12 +8,18 @@ import Foundation
 ///
 /// It decodes the type again over the parsed JSON, recording which keys each object gives to
 /// the type. It only advises: the arguments are decoded by `JSONDecoder` first, as a worker
-/// decodes them, and a type this decoder cannot follow is left to that decoding alone.
+/// decodes them, and a type this decoder cannot follow is left to that decoding alone. Key
+/// structures found right are remembered (`shapes`), so that the many jobs of a batch or of a
+/// busy caller, which share a few structures, are checked by `JSONDecoder` alone.
 enum ArgumentsChecker {
     /// Throws ``ArgumentsError`` naming the path of a value the type cannot decode, or of a
     /// key it does not read (but the top-level keys of `mayLeaveUnread`).
-    static func check<Arguments: Decodable>(_ type: Arguments.Type, json: String, taskName: String, mayLeaveUnread: Set<String> = []) throws {
+    static func check<Arguments: Decodable>(
+        _ type: Arguments.Type, json: String, taskName: String, mayLeaveUnread: Set<String> = [], shapes: KnownShapes? = nil
+    ) throws {
         let decoded: Result<Arguments, any Error> = Result { try ArgumentsCoding.decode(type, from: json, taskName: taskName) }
+        let shape = shapes.flatMap { _ in Self.shape(of: json).map { $0 + "|" + mayLeaveUnread.sorted().joined(separator: ",") } }
+        if case .success = decoded, let shape, shapes?.contains(shape) == true { return }
         guard let value = try? ArgumentsCoding.decoder().decode(JSONValue.self, from: Data(json.utf8)) else {
             _ = try decoded.get()
             return
@@ -41,10 +48,44 @@ enum ArgumentsChecker {
                 taskName: taskName, codingPath: Self.path(path + [key]), reason: "unknown key '\(key.stringValue)' (\(reading))", json: json
             )
         }
+        if let shape { shapes?.insert(shape) }
+    }
+
+    /// The key structure of `json` (its objects' keys, nested), without its values; nil when
+    /// it does not parse.
+    static func shape(of json: String) -> String? {
+        func shape(_ value: Any) -> String {
+            switch value {
+            case let object as [String: Any]:
+                "{" + object.keys.sorted().map { $0 + ":" + shape(object[$0]!) }.joined(separator: ",") + "}"
+            case let array as [Any]:
+                "[" + array.map(shape).joined(separator: ",") + "]"
+            default:
+                ""
+            }
+        }
+        return (try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])).map(shape)
     }
 
     static func path(_ codingPath: [any CodingKey]) -> String {
         codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+/// The key structures a task's arguments were found right with, a bounded number of them.
+final class KnownShapes: Sendable {
+    private let shapes = Mutex<Set<String>>([])
+    /// How many are remembered; past it, none more (the check then runs for the others).
+    static let capacity = 256
+
+    func contains(_ shape: String) -> Bool {
+        shapes.withLock { $0.contains(shape) }
+    }
+
+    func insert(_ shape: String) {
+        shapes.withLock { shapes in
+            if shapes.count < Self.capacity { shapes.insert(shape) }
+        }
     }
 }
 

@@ -8,6 +8,30 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary)
     }
 
+    struct Labelled: Codable, Sendable {
+        var count: Int
+        var label: String?
+        var inner: Inner?
+
+        struct Inner: Codable, Sendable { var size: Int }
+    }
+
+    @Test func argumentsByNameAreCheckedForKeysTheTaskDoesNotReadEveryTime() async throws {
+        try await ConnectorKind.memory.withApp { app in
+            _ = try app.task("labelled") { (_: Labelled) in }
+            let byName = try app.configureTask(name: "labelled")
+            for _ in 0..<2 {
+                try await byName.defer(["count": 1, "label": "a"])
+                try await byName.defer(["count": 2, "inner": ["size": 3]])
+                let typo = await #expect(throws: ArgumentsError.self) { try await byName.defer(["count": 1, "lable": "a"]) }
+                #expect(typo?.codingPath == "lable")
+                let nested = await #expect(throws: ArgumentsError.self) { try await byName.defer(["count": 1, "inner": ["size": 1, "colour": "red"]]) }
+                #expect(nested?.codingPath == "inner.colour")
+            }
+            #expect(try await app.jobManager.listJobs().count == 4)
+        }
+    }
+
     @Test(arguments: ConnectorKind.allCases)
     func aDeferredJobCarriesTheTaskDefaultsAndItsArguments(kind: ConnectorKind) async throws {
         try await kind.withApp { app in
