@@ -17,19 +17,30 @@ extension PostgresConnector {
     ///
     /// `writes: false` runs the operation alone, without the transaction's two round trips: a
     /// read, which acknowledges nothing, or a procedure that commits before it answers.
+    ///
+    /// `answeringWithin` gives an operation whose statements the server bounds itself (a
+    /// `statement_timeout`) longer to answer once it has its connection; getting the
+    /// connection stays bounded by ``queryTimeout``.
     public func perform<Result: Sendable>(
-        writes: Bool = true, _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
+        writes: Bool = true, answeringWithin answerTimeout: Duration? = nil,
+        _ operation: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try checkOpen()
         let leased = LeasedConnection()
-        let (client, logger) = (client, logger)
+        let (client, logger, endpoint, queryTimeout) = (client, logger, endpoint, queryTimeout)
+        let leaseAndRun = { @Sendable in
+            try await client.withConnection { connection in
+                leased.set(connection)
+                guard writes else { return try await operation(connection) }
+                return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
+            }
+        }
         do {
-            return try await Self.bounded(within: queryTimeout, endpoint: endpoint, onTimeout: leased.close) {
-                try await client.withConnection { connection in
-                    leased.set(connection)
-                    guard writes else { return try await operation(connection) }
-                    return try await connection.withTransaction(logger: logger) { connection in try await operation(connection) }
-                }
+            guard let answerTimeout else {
+                return try await Self.bounded(within: queryTimeout, endpoint: endpoint, onTimeout: leased.close, leaseAndRun)
+            }
+            return try await Self.bounded(within: answerTimeout, endpoint: endpoint, onTimeout: leased.close) {
+                try await Self.bounded(within: queryTimeout, endpoint: endpoint, unless: { leased.current != nil }, onTimeout: {}, leaseAndRun)
             }
         } catch let error as DatabaseError where error.isNoAnswer && leased.current == nil {
             throw DatabaseError.noConnection(endpoint: endpoint, within: queryTimeout)
@@ -42,10 +53,11 @@ extension PostgresConnector {
     /// `onTimeout` (which closes the connection it uses) and throws ``DatabaseError`` "no
     /// answer", without waiting for the operation to notice: PostgresNIO may never complete a
     /// query on a connection whose server went silent. Cancelling the caller cancels the
-    /// operation.
+    /// operation. When `unless` holds at `timeout`, the operation goes on (another bound is
+    /// then the caller's).
     static func bounded<Result: Sendable>(
-        within timeout: Duration, endpoint: String, onTimeout: @escaping @Sendable () -> Void,
-        _ operation: @escaping @Sendable () async throws -> Result
+        within timeout: Duration, endpoint: String, unless spared: (@Sendable () -> Bool)? = nil,
+        onTimeout: @escaping @Sendable () -> Void, _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let outcome = FirstOutcome<Result>()
         return try await withTaskCancellationHandler {
@@ -60,7 +72,8 @@ extension PostgresConnector {
                 }
                 let timer = Task {
                     try? await Task.sleep(for: timeout)
-                    guard !Task.isCancelled, outcome.resume(with: .failure(DatabaseError.noAnswer(endpoint: endpoint, within: timeout)))
+                    guard !Task.isCancelled, !(spared?() ?? false),
+                        outcome.resume(with: .failure(DatabaseError.noAnswer(endpoint: endpoint, within: timeout)))
                     else { return }
                     onTimeout()
                     work.cancel()

@@ -6,20 +6,25 @@ import Procrastinate
 /// The reads behind one page: a read-only transaction whose statements each stop after
 /// ``DashboardOptions/statementTimeout``, so that no page can hold the database or hang.
 struct ReadSession: Sendable {
+    /// How long a page waits for a server that stopped answering.
+    static let silentServerTimeout = Duration.seconds(60)
+
     let connection: PostgresConnection
     let logger: Logger
     /// What the database holds beyond the 3.10 schema (our migrations, or nothing).
     let features: SchemaFeatures
 
-    /// Runs `body` in a read-only transaction of `connector`, bounded as the connector's own
-    /// operations are (``PostgresConnector/queryTimeout``): a database that accepts no
-    /// connection or does not answer fails the page within that time.
+    /// Runs `body` in a read-only transaction of `connector`. A database that accepts no
+    /// connection fails the page within ``PostgresConnector/queryTimeout``, as the connector's
+    /// own operations do; once connected, each statement stops after `statementTimeout`
+    /// (PostgreSQL's own bound), and a server that stops answering fails the page after
+    /// ``silentServerTimeout``.
     static func run<Result: Sendable>(
         _ connector: PostgresConnector, features: SchemaFeatures, statementTimeout: Duration,
         _ body: @escaping @Sendable (ReadSession) async throws -> Result
     ) async throws -> Result {
         let milliseconds = Int((statementTimeout.seconds * 1000).rounded())
-        return try await connector.perform { connection in
+        return try await connector.perform(answeringWithin: silentServerTimeout) { connection in
             let session = ReadSession(connection: connection, logger: connector.logger, features: features)
             _ = try await session.rows(
                 """
