@@ -4,7 +4,7 @@
 -- nothing here. A job's errors go with it (retention, deletion).
 
 -- The error of each attempt that ended in a failure or a retry: the error's type and its
--- message, cut to 200 and 2,000 characters. attempt: 1 for the job's first run.
+-- message (the worker bounds them, JobError.Cause). attempt: 1 for the job's first run.
 CREATE TABLE procrastinate_swift_job_errors (
     job_id bigint NOT NULL REFERENCES procrastinate_jobs (id) ON DELETE CASCADE,
     attempt integer NOT NULL CHECK (attempt >= 1),
@@ -24,7 +24,7 @@ CREATE FUNCTION procrastinate_swift_record_job_errors_v1(
     messages text[]
 ) RETURNS void LANGUAGE sql AS $$
     INSERT INTO procrastinate_swift_job_errors AS recorded (job_id, attempt, error_type, message)
-    SELECT given.id, given.attempts + 1, left(given.error_type, 200), left(given.message, 2000)
+    SELECT given.id, given.attempts + 1, given.error_type, given.message
     FROM unnest(job_ids, job_attempts, error_types, messages) AS given(id, attempts, error_type, message)
     JOIN procrastinate_jobs AS job ON job.id = given.id AND job.status = 'doing' AND job.attempts = given.attempts
     ON CONFLICT (job_id, attempt) DO UPDATE

@@ -236,24 +236,33 @@ extension PostgresConnector: Connector {
     }
 
     public func jobErrors(ids: [Int64]) async throws -> [Int64: [JobError]] {
+        guard !ids.isEmpty else { return [:] }
         // A database set up by Python alone has no such table, and no errors to show.
-        guard !ids.isEmpty, try await exists("procrastinate_swift_job_errors") else { return [:] }
-        let rows = try await query(
-            """
-            SELECT job_id, attempt, at, error_type, message FROM procrastinate_swift_job_errors
-            WHERE job_id = ANY(\(ids)) ORDER BY job_id, attempt
-            """,
-            as: (Int64, Int32, Date, String, String).self
-        )
+        let rows = try await withoutOurMigrations([]) {
+            try await query(
+                """
+                SELECT job_id, attempt, at, error_type, message FROM procrastinate_swift_job_errors
+                WHERE job_id = ANY(\(ids)) ORDER BY job_id, attempt
+                """,
+                as: (Int64, Int32, Date, String, String).self
+            )
+        }
         return Dictionary(grouping: rows, by: \.0).mapValues { rows in
             rows.map { JobError(attempt: Int($0.1), at: $0.2, cause: JobError.Cause(type: $0.3, message: $0.4)) }
         }
     }
 
-    /// Whether the database has the table `relation` (our migrations add tables that a
-    /// database set up by Python alone lacks).
-    func exists(_ relation: String) async throws -> Bool {
-        try await query("SELECT to_regclass(\(relation)) IS NOT NULL", as: Bool.self).first == true
+    /// What `read` answers, or `fallback`'s answer on a database without our migrations (set
+    /// up by Python alone), where the objects `read` uses do not exist: one round trip either
+    /// way on a database that has them.
+    func withoutOurMigrations<Result>(
+        _ fallback: @autoclosure () async throws -> Result, _ read: () async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await read()
+        } catch SchemaError.migrationsMissing {
+            return try await fallback()
+        }
     }
 
     public func countJobs(by grouping: JobGrouping, _ filter: JobFilter) async throws -> [JobCounts] {
@@ -302,14 +311,18 @@ extension PostgresConnector: Connector {
 
     public func listWorkers() async throws -> [WorkerInfo] {
         // A database set up by Python alone has no registrations of ours: its workers have none.
-        let registrations: PostgresQuery = try await exists("procrastinate_swift_workers")
-            ? "LEFT JOIN procrastinate_swift_workers AS ours ON ours.worker_id = worker.id"
-            : "LEFT JOIN (SELECT NULL::bigint AS worker_id, NULL::varchar AS name, NULL::varchar[] AS queues, NULL::varchar[] AS task_names) AS ours ON false"
-        return try await query(
+        try await withoutOurMigrations(try await workers(registrations: "LEFT JOIN (SELECT NULL::bigint AS worker_id, NULL::varchar AS name, NULL::varchar[] AS queues, NULL::varchar[] AS task_names) AS ours ON false")) {
+            try await workers(registrations: "LEFT JOIN procrastinate_swift_workers AS ours ON ours.worker_id = worker.id")
+        }
+    }
+
+    /// The workers, their registrations from `registrations` (a join giving `ours`).
+    private func workers(registrations: String) async throws -> [WorkerInfo] {
+        try await query(
             """
             SELECT worker.id, worker.last_heartbeat, ours.name::text, ours.queues::text[], ours.task_names::text[], ours.worker_id IS NOT NULL,
                 (SELECT count(*) FROM procrastinate_jobs AS job WHERE job.worker_id = worker.id AND job.status = 'doing')
-            FROM procrastinate_workers AS worker \(unescaped: registrations.sql)
+            FROM procrastinate_workers AS worker \(unescaped: registrations)
             ORDER BY worker.id
             """,
             as: (Int64, Date, String?, [String]?, [String]?, Bool, Int64).self

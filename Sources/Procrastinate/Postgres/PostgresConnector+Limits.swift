@@ -64,8 +64,7 @@ extension PostgresConnector {
 
     public func limitUsage() async throws -> [LimitUsage] {
         // A database set up by Python alone limits nothing.
-        guard try await exists("procrastinate_swift_limits") else { return [] }
-        let rows = try await query(
+        let rows = try await withoutOurMigrations([]) { try await query(
             """
             SELECT limited.scope, limited.name::text, limited.max_running, limited.rate_count, limited.rate_period, limited.rate_burst,
                 CASE limited.scope
@@ -96,7 +95,7 @@ extension PostgresConnector {
             ORDER BY 1, 2
             """,
             as: (String, String, Int32?, Int32?, Double?, Int32?, Int64, Int64, Int64).self
-        )
+        ) }
         return rows.compactMap { scope, name, concurrency, rateCount, ratePeriod, rateBurst, running, waiting, recent in
             guard let target = LimitTarget(scope: scope, name: name) else { return nil }
             let rate = rateCount.map { Limit.Rate(Int($0), per: .seconds(ratePeriod ?? 0), burst: rateBurst.map(Int.init)) }
@@ -125,9 +124,10 @@ extension PostgresConnector {
 
     public func pausedQueues() async throws -> [PausedQueue] {
         // A database set up by Python alone pauses nothing.
-        guard try await exists("procrastinate_swift_paused_queues") else { return [] }
-        return try await query(
-            "SELECT queue_name::text, paused_at FROM procrastinate_swift_paused_queues ORDER BY queue_name", as: (String, Date).self
-        ).map { PausedQueue(name: $0, since: $1) }
+        try await withoutOurMigrations([]) {
+            try await query(
+                "SELECT queue_name::text, paused_at FROM procrastinate_swift_paused_queues ORDER BY queue_name", as: (String, Date).self
+            ).map { PausedQueue(name: $0, since: $1) }
+        }
     }
 }
