@@ -61,6 +61,11 @@ extension InMemoryConnector {
         }
     }
 
+    /// Whether a concurrency limit counts `job` while it runs: its end frees room.
+    func countsAgainstConcurrency(_ job: Job) -> Bool {
+        targets(of: job).contains { limits[$0]?.limit.concurrency != nil }
+    }
+
     /// Records `job`'s start in the windows of its rate limits.
     func recordStart(of job: Job, at now: Date) {
         for target in targets(of: job) {

@@ -172,6 +172,37 @@ public actor InMemoryConnector: NotifyingConnector {
         return next.map { .milliseconds(Int64(($0.timeIntervalSince(now) * 1000).rounded(.up))) }
     }
 
+    /// The rule of `procrastinate_swift_finish_jobs_and_fetch_v2`: the outcomes, then a claim;
+    /// the room the outcomes free (see ``freesRoom(_:retried:)``) and the claim did not take is
+    /// announced to the listening workers.
+    public func finishJobs(
+        _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?
+    ) throws -> (leftAlone: [Int64], fetched: [Job]) {
+        let freeing = outcomes.compactMap { outcome in
+            recordable(outcome).flatMap { freesRoom($0, retried: outcome.retry != nil) ? $0.queue : nil }
+        }
+        let leftAlone = try finishJobs(outcomes)
+        let fetched = fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
+        if fetched.count < freeing.count { notifyRoomFreed(in: Set(freeing)) }
+        return (leftAlone, fetched)
+    }
+
+    /// The job of `outcome` if it still runs in the attempt the outcome names.
+    private func recordable(_ outcome: JobOutcome) -> Job? {
+        jobs[outcome.jobID].flatMap { job in job.status == .doing && (outcome.attempts.map { $0 == job.attempts } ?? true) ? job : nil }
+    }
+
+    /// The rule of `procrastinate_swift_finish_jobs_v3`: a job's end frees room when it had a
+    /// lock, went back to the queue, or a concurrency limit counted it.
+    private func freesRoom(_ job: Job, retried: Bool) -> Bool {
+        job.lock != nil || retried || countsAgainstConcurrency(job)
+    }
+
+    /// `procrastinate_swift_notify_room_freed_v1`.
+    private func notifyRoomFreed(in queues: Set<String>) {
+        for queue in queues.sorted() { notify(.roomFreed(queue: queue), queue: queue) }
+    }
+
     /// The rule of `procrastinate_swift_finish_jobs_v2`: each outcome of a job that still runs
     /// in the attempt it names is recorded (a retry as ``retryJob(id:at:priority:queue:lock:)``
     /// records it); the others are left alone.
@@ -181,7 +212,7 @@ public actor InMemoryConnector: NotifyingConnector {
         }
         var leftAlone: [Int64] = []
         for outcome in outcomes {
-            guard let job = jobs[outcome.jobID], job.status == .doing, outcome.attempts.map({ $0 == job.attempts }) ?? true else {
+            guard let job = recordable(outcome) else {
                 leftAlone.append(outcome.jobID)
                 continue
             }
@@ -250,6 +281,8 @@ public actor InMemoryConnector: NotifyingConnector {
         }
         jobs[id] = job
         recordTransition(of: id, from: previous, to: job.status)
+        // procrastinate_swift_notify_room_freed_v1 (the trigger): a finished job back in the queue.
+        if previous == .failed { notifyRoomFreed(in: [job.queue]) }
     }
 
     public func registerWorker(_ registration: WorkerRegistration) -> Int64 {
@@ -336,6 +369,7 @@ public actor InMemoryConnector: NotifyingConnector {
             try finishJob(id: job.id, status: .failed, deleteJob: false)
         }
         orphans[job.id] = nil
+        notifyRoomFreed(in: Set([current.queue, decision?.queue].compactMap { $0 }))
         return true
     }
 
@@ -373,6 +407,7 @@ public actor InMemoryConnector: NotifyingConnector {
             jobs[id] = job
             record("abort_requested", for: id)
             recordTransition(of: id, from: previous, to: job.status)
+            if previous == .todo, job.lock != nil { notifyRoomFreed(in: [job.queue]) }
             if previous == .doing, !alreadyRequested {
                 notify(.abortRequested(jobID: id), queue: job.queue)
             }
@@ -382,6 +417,7 @@ public actor InMemoryConnector: NotifyingConnector {
         job.status = .cancelled
         jobs[id] = job
         recordTransition(of: id, from: .todo, to: .cancelled)
+        if job.lock != nil { notifyRoomFreed(in: [job.queue]) }
         return id
     }
 
@@ -462,8 +498,11 @@ public actor InMemoryConnector: NotifyingConnector {
         for await _ in waiter {}
     }
 
+    /// Tells the listeners of `queue` (every listener, for freed room: see
+    /// ``JobNotification/roomFreedChannel``).
     func notify(_ notification: JobNotification, queue: String) {
-        for listener in listeners.values where listener.queues?.contains(queue) ?? true {
+        let everyone = if case .roomFreed = notification { true } else { false }
+        for listener in listeners.values where everyone || (listener.queues?.contains(queue) ?? true) {
             listener.notify(notification)
         }
     }

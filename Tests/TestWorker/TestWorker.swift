@@ -78,6 +78,15 @@ enum TestWorker {
             _ = try app.task("rated", limit: Limit(rate: Limit.Rate(50, per: .seconds(1)))) { (_: NoArguments, context: JobContext) in
                 emit("RATED \(context.job.id) \(Date().timeIntervalSince1970)")
             }
+            // The liveness tests': limits set by the operator (`BOUNDED job begin end`, `PACED job time`).
+            _ = try app.task("bounded") { (arguments: Chaos, context: JobContext) in
+                let begin = Date().timeIntervalSince1970
+                try await Task.sleep(for: .milliseconds(arguments.milliseconds))
+                emit("BOUNDED \(context.job.id) \(begin) \(Date().timeIntervalSince1970)")
+            }
+            _ = try app.task("paced") { (_: NoArguments, context: JobContext) in
+                emit("PACED \(context.job.id) \(Date().timeIntervalSince1970)")
+            }
             _ = try app.task("pausable", queue: "pausable") { (arguments: Chaos, context: JobContext) in
                 emit("PAUSABLE \(context.job.id) \(Date().timeIntervalSince1970)")
                 try await Task.sleep(for: .milliseconds(arguments.milliseconds))

@@ -239,6 +239,10 @@ public enum JobNotification: Sendable, Hashable {
     case abortRequested(jobID: Int64)
     /// A paused queue was resumed (`{"type" : "queue_resumed", "queue" : "emails"}`).
     case queueResumed(queue: String)
+    /// A job's end (or a retry, a cancel, a recovery) freed room in a queue that the worker
+    /// that freed it did not take: a lock's next job, a concurrency limit's share
+    /// (`{"type" : "room_freed", "queue" : "emails"}`).
+    case roomFreed(queue: String)
 
     /// The notification a trigger's payload stands for, if it is one.
     public init?(payload: String) {
@@ -252,14 +256,20 @@ public enum JobNotification: Sendable, Hashable {
         case ("job_inserted", let id?, _): self = .jobInserted(jobID: id)
         case ("abort_job_requested", let id?, _): self = .abortRequested(jobID: id)
         case ("queue_resumed", _, let queue?): self = .queueResumed(queue: queue)
+        case ("room_freed", _, let queue?): self = .roomFreed(queue: queue)
         default: return nil
         }
     }
 
-    /// The channels a worker of `queues` (nil: every queue) listens on.
+    /// The channels a worker of `queues` (nil: every queue) listens on: its queues' (or the
+    /// any-queue channel), and the one where freed room is announced (room freed in one queue
+    /// may serve another's jobs, under a task's or a key's limit).
     public static func channels(for queues: [String]?) -> [String] {
-        queues.map { $0.map { "procrastinate_queue_v1#\($0)" } } ?? ["procrastinate_any_queue_v1"]
+        (queues.map { $0.map { "procrastinate_queue_v1#\($0)" } } ?? ["procrastinate_any_queue_v1"]) + [roomFreedChannel]
     }
+
+    /// Where `procrastinate_swift_notify_room_freed_v1` announces freed room.
+    public static let roomFreedChannel = "procrastinate_swift_room_freed_v1"
 }
 
 /// A connector that can tell a worker about new jobs and abort requests as they happen.

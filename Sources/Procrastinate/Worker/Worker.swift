@@ -533,7 +533,7 @@ public final class Worker: Service, CustomStringConvertible {
                     post(.wake(at: .now))
                 } onNotification: { [self] notification in
                     switch notification {
-                    case .jobInserted, .queueResumed: post(.wake(at: .now))
+                    case .jobInserted, .queueResumed, .roomFreed: post(.wake(at: .now))
                     case .abortRequested(let id): requestAbort(ofJob: id)
                     }
                 }

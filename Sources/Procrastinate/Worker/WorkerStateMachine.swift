@@ -471,11 +471,11 @@ struct WorkerStateMachine {
         let batch = Array(pending.prefix(configuration.batchLimit))
         pending.removeFirst(batch.count)
         writeDeadline = pending.isEmpty ? nil : now
-        let handedOver = batch.count { held[$0.jobID]?.phase == .pending(holdsSlot: true) }
         for outcome in batch { held[outcome.jobID]?.phase = .writing }
-        // The slots free now are claimed by the write. An idle worker claims only for the
-        // locked jobs' slots: their locks' next jobs become claimable with this write.
-        let claim = claimsAllowed ? max(freeSlots, 0) : (mayClaim ? min(handedOver, max(freeSlots, 0)) : 0)
+        // The slots free now are claimed by the write. An idle worker claims as many as the
+        // write ends jobs: the room they free (a lock's next job, a concurrency limit's share,
+        // a retry due now) becomes claimable with this write, in its transaction.
+        let claim = claimsAllowed ? max(freeSlots, 0) : (mayClaim ? min(batch.count, max(freeSlots, 0)) : 0)
         if claim > 0 {
             claimDeadline = nil
             wroteSinceClaim = false
