@@ -260,6 +260,15 @@ public struct JobTimedOut: ProcrastinateError, Hashable {
     public var description: String { "the job ran longer than its timeout of \(timeout)" }
 }
 
+/// A claim named a worker whose registration is gone (another worker pruned it while this one
+/// was paused or cut off): the worker registers again.
+public struct WorkerRegistrationGone: ProcrastinateError, Hashable {
+    /// The worker's id.
+    public var workerID: Int64
+
+    public var description: String { "worker \(workerID) is no longer registered" }
+}
+
 /// A running job whose worker stopped answering; recovery treats it as this error.
 public struct JobStalled: ProcrastinateError, Hashable {
     public var description: String { "the job's worker stopped sending heartbeats" }

@@ -153,7 +153,12 @@ extension PostgresConnector: Connector {
             return result
         }
         guard let settings, let workerID = statement.workerID else { return try await perform(writes: false, operation) }
-        return try await workerConnections.run(operation, on: .jobs, of: workerID, settings: settings, connector: self)
+        do {
+            return try await workerConnections.run(operation, on: .jobs, of: workerID, settings: settings, connector: self)
+        } catch let error as DatabaseError where error.sqlState == "23503" {
+            // procrastinate_jobs_worker_id_fkey: the worker's row was pruned.
+            throw WorkerRegistrationGone(workerID: workerID)
+        }
     }
 
     /// A retry's new queue must be one PostgreSQL can notify on.

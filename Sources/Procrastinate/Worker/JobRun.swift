@@ -28,9 +28,10 @@ struct JobRun {
     /// Runs the job; returns the outcome for the worker to record, fenced by the attempt the
     /// job was claimed in.
     func run() async -> JobOutcome {
-        let started = ContinuousClock.now
+        let clock = worker.options.clock
+        let started = clock.now
         logger.info("Starting job \(job.callString)", metadata: metadata(["action": "start_job"]))
-        let metrics = worker.metrics.started(job)
+        let metrics = worker.metrics.started(job, at: clock.date)
 
         let outcome: Outcome
         if let task = worker.app.task(named: job.taskName) {
@@ -51,7 +52,7 @@ struct JobRun {
             outcome = .failed(error)
         }
 
-        let duration = ContinuousClock.now - started
+        let duration = clock.now - started
         metrics.ended(outcome: outcome, duration: duration)
         report(outcome, duration: duration)
         return record(outcome)
@@ -62,10 +63,11 @@ struct JobRun {
     /// Runs the task; an abort request or the timeout cancels it.
     private func runBody(of task: TaskDefinition) async throws {
         let context = JobContext(
-            job: job, workerName: worker.options.name, workerQueues: worker.options.queues, startedAt: Date(),
+            job: job, workerName: worker.options.name, workerQueues: worker.options.queues, startedAt: worker.options.clock.date,
             additionalContext: worker.options.additionalContext, logger: logger, abortState: abort
         )
         let middleware = worker.options.middleware + task.options.middleware
+        let clock = worker.options.clock
         try await abort.cancellable {
             guard let timeout = task.options.timeout else {
                 try await Self.invoke(task, context: context, middleware: middleware[...])
@@ -77,7 +79,7 @@ struct JobRun {
                     return false
                 }
                 group.addTask {
-                    try? await Task.sleep(for: timeout)
+                    try? await clock.sleep(for: timeout)
                     return !Task.isCancelled
                 }
                 // The first to end: the body, or the timer (which cancels the body, then waits
@@ -122,7 +124,7 @@ struct JobRun {
         if error is ArgumentsError {
             return .failed(error)  // the same arguments would fail the same way
         }
-        if let decision = policy?.retryDecision(for: error, attempts: job.attempts, now: Date()) {
+        if let decision = policy?.retryDecision(for: error, attempts: job.attempts, now: worker.options.clock.date) {
             return Self.checked(decision, error)
         }
         return cancelled && reason != nil ? .aborted : .failed(error)

@@ -49,14 +49,14 @@ final class Signal: Sendable {
     /// Returns at the next signal, after `timeout` at the latest, or when cancelled; returns
     /// whether a signal came.
     @discardableResult
-    func wait(upTo timeout: Duration) async -> Bool {
+    func wait(upTo timeout: Duration, clock: any WorkerClock) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await self.wait()
                 return !Task.isCancelled
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await clock.sleep(for: timeout)
                 return false
             }
             let signalled = await group.next() ?? false

@@ -40,16 +40,13 @@ public final class Worker: Service, CustomStringConvertible {
     private let state: Mutex<State>
     /// Sent when the worker's registration turned out to be gone: a heartbeat registers it again.
     private let heartbeatNow = Signal()
-    /// Sent when a claim after a wake-up found nothing: ``wakeWhenScheduledJobsAreDue()`` asks
-    /// when the next scheduled job is due, beside the claims.
-    private let foundNothing = Signal()
+    /// The only clock the worker reads (``WorkerOptions/clock``).
+    private let clock: any WorkerClock
 
     /// How old a claim of this worker's must be before a heartbeat puts it back in the queue
     /// when the worker does not hold its job (the answer to the claim was lost): longer than
     /// any claim may take to reach the worker.
     static let strayGrace = Duration.seconds(60)
-    /// How long after a failed question of when the next job is due it is asked again.
-    static let questionRetryDelay = Duration.seconds(1)
     /// How often a continuing database outage is logged again.
     static let outageReminder = Duration.seconds(30)
 
@@ -62,9 +59,6 @@ public final class Worker: Service, CustomStringConvertible {
         var outage = OutageReport(reminder: Worker.outageReminder)
         /// Where actions that need a task of their own go, while the engine runs.
         var spawn: AsyncStream<WorkerStateMachine.Action>.Continuation?
-        /// When the latest claim that followed a wake-up and found nothing began: a job due
-        /// since then was not found by it.
-        var foundNothingSince: ContinuousClock.Instant?
     }
 
     /// A worker for `app`'s tasks.
@@ -75,6 +69,7 @@ public final class Worker: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(options.name)"
         self.logger = logger
         self.metrics = WorkerMetrics()
+        self.clock = options.clock
         self.registration = WorkerRegistration(
             name: options.name, queues: options.queues,
             taskNames: options.claimUnknownTasks ? nil : app.taskNames + BuiltinTasks.names
@@ -116,7 +111,7 @@ public final class Worker: Service, CustomStringConvertible {
         if first {
             logger.info("Stop requested", metadata: ["action": "stopping_worker"])
         }
-        post(.stopRequested(at: .now))
+        post(.stopRequested(at: clock.now))
     }
 
     private var isStopping: Bool { state.withLock { $0.machine.isStopping } }
@@ -150,7 +145,6 @@ public final class Worker: Service, CustomStringConvertible {
                 sideTasks.addTask { await self.listen(notifying) }
             }
             sideTasks.addTask { await self.pollAbortRequests() }
-            sideTasks.addTask { await self.wakeWhenScheduledJobsAreDue() }
             if let threshold = options.stalledJobRecoveryThreshold {
                 sideTasks.addTask { await self.recoverStalledJobs(threshold: threshold, workerID: workerID) }
             }
@@ -169,7 +163,7 @@ public final class Worker: Service, CustomStringConvertible {
             await withTaskCancellationHandler {
                 await engine.value
             } onCancel: {
-                self.post(.cancelled(at: .now))
+                self.post(.cancelled(at: self.clock.now))
             }
             sideTasks.cancelAll()
         }
@@ -193,15 +187,15 @@ public final class Worker: Service, CustomStringConvertible {
     /// cancellation reaches the machine as an event.
     private func runEngine(workerID: Int64, actions: AsyncStream<WorkerStateMachine.Action>) async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.drive(.registered(workerID: workerID, at: .now)) }
+            group.addTask { await self.drive(.registered(workerID: workerID, at: self.clock.now)) }
             for await action in actions {
                 if case .wake(let instant) = action {
                     group.addTask {
-                        guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
+                        guard (try? await self.clock.sleep(until: instant)) != nil else { return }
                         // The instant asked for came, even if the clock read a hair earlier (a
                         // sleep may end within its clock's tolerance): the machine must see it
                         // reached, or it would wait for a timer that no longer exists.
-                        await self.drive(.timer(at: max(.now, instant)))
+                        await self.drive(.timer(at: max(self.clock.now, instant)))
                     }
                 } else {
                     group.addTask { await self.drive(after: action) }
@@ -253,30 +247,27 @@ public final class Worker: Service, CustomStringConvertible {
             if case .bodyEnded(let outcome, _) = event { state.aborts[outcome.jobID] = nil }
             let actions = state.machine.handle(event)
             for case .start(let job) in actions { state.aborts[job.id] = AbortState() }
-            for case .foundNothing(let since) in actions { state.foundNothingSince = since }
             return actions
         }
     }
 
     private static func awaits(_ action: WorkerStateMachine.Action) -> Bool {
         switch action {
-        case .claim, .start, .write: true
-        case .abort, .wake, .foundNothing, .lostJobEnded, .outcomesGivenUp, .finish: false
+        case .claim, .start, .write, .askNextDue: true
+        case .abort, .wake, .lostJobEnded, .outcomesGivenUp, .finish: false
         }
     }
 
     /// Performs an action that does not await (or hands one that does to a task of its own).
     private func perform(_ action: WorkerStateMachine.Action) {
         switch action {
-        case .claim, .start, .write, .wake:
+        case .claim, .start, .write, .askNextDue, .wake:
             _ = state.withLock { $0.spawn }?.yield(action)
         case .abort(let ids, let reason):
             let aborts = state.withLock { state in ids.compactMap { id in state.aborts[id].map { (id, $0) } } }
             for (id, abort) in aborts where abort.request(reason) {
                 logAbort(of: id, reason)
             }
-        case .foundNothing:
-            foundNothing.send()
         case .lostJobEnded(let id):
             logger.warning(
                 "Job \(id) ended here after another worker recovered it; its outcome was not recorded",
@@ -303,10 +294,12 @@ public final class Worker: Service, CustomStringConvertible {
         case .start(let job):
             // Made with the action (see ``handle(_:)``), forgotten with the body's end.
             let abort = state.withLock { $0.aborts[job.id] } ?? AbortState()
-            return .bodyEnded(await JobRun(worker: self, job: job, abort: abort).run(), at: .now)
+            return .bodyEnded(await JobRun(worker: self, job: job, abort: abort).run(), at: clock.now)
         case .write(let outcomes, let claim):
             return await write(outcomes, claim: claim)
-        case .abort, .wake, .foundNothing, .lostJobEnded, .outcomesGivenUp, .finish:
+        case .askNextDue(let since):
+            return await askNextDue(since: since)
+        case .abort, .wake, .lostJobEnded, .outcomesGivenUp, .finish:
             preconditionFailure("\(action) does not await")
         }
     }
@@ -318,20 +311,19 @@ public final class Worker: Service, CustomStringConvertible {
     /// waiting for them would wait for stalled-job recovery; the connector bounds it, and jobs
     /// it returns to a stopping worker run as running jobs do (up to the graceful timeout).
     private func claim(limit: Int) async -> WorkerStateMachine.Event {
-        guard let workerID else { return .claimFailed(fatal: nil, at: .now) }
+        guard let workerID else { return .claimFailed(fatal: nil, at: clock.now) }
         let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
         do {
             let jobs = try await connector.fetchJobs(queues: queues, workerID: workerID, limit: limit, taskNames: taskNames)
             databaseAnswered()
-            return .claimed(jobs, at: .now)
+            return .claimed(jobs, at: clock.now)
         } catch {
-            guard !isStopping else { return .claimFailed(fatal: nil, at: .now) }
+            guard !isStopping else { return .claimFailed(fatal: nil, at: clock.now) }
             if error is AppNotOpen || error is SchemaError {
                 logger.critical("The worker stops: \(error)", metadata: ["action": "worker_failed"])
-                return .claimFailed(fatal: error, at: .now)
+                return .claimFailed(fatal: error, at: clock.now)
             }
-            if (error as? DatabaseError)?.sqlState == "23503" {
-                // procrastinate_jobs_worker_id_fkey: this worker's row was pruned.
+            if error is WorkerRegistrationGone {
                 logger.warning(
                     "This worker's registration is gone (pruned while it was paused or cut off); registering again",
                     metadata: ["action": "registration_gone"]
@@ -343,7 +335,7 @@ public final class Worker: Service, CustomStringConvertible {
             if (error as? DatabaseError)?.isTransient ?? false {
                 post(.databaseUnreachable)
             }
-            return .claimFailed(fatal: nil, at: .now)
+            return .claimFailed(fatal: nil, at: clock.now)
         }
     }
 
@@ -357,7 +349,7 @@ public final class Worker: Service, CustomStringConvertible {
             logger.log(level: level, "\(what): \(error)", metadata: ["action": "\(action)"])
             return
         }
-        switch state.withLock({ $0.outage.failed(at: .now) }) {
+        switch state.withLock({ $0.outage.failed(at: clock.now) }) {
         case .started:
             logger.warning(
                 "The database is unreachable (\(what.lowercased())): \(database); the worker keeps trying, and says so every \(Self.outageReminder) while it lasts",
@@ -374,7 +366,7 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// An operation got its answer: ends an outage, if one was told.
     private func databaseAnswered() {
-        guard case .recovered(let duration)? = state.withLock({ $0.outage.answered(at: .now) }) else { return }
+        guard case .recovered(let duration)? = state.withLock({ $0.outage.answered(at: clock.now) }) else { return }
         logger.info("The database answers again, after \(Int(duration.seconds)) s", metadata: ["action": "database_answers_again"])
     }
 
@@ -388,7 +380,7 @@ public final class Worker: Service, CustomStringConvertible {
         do {
             written = try await connector.finishJobs(outcomes, thenFetch: queues, workerID: workerID, limit: claim, taskNames: taskNames)
         } catch {
-            let now = ContinuousClock.now
+            let now = clock.now
             let (failures, failing) = state.withLock { ($0.machine.writeFailures + 1, $0.machine.writeFailing(at: now)) }
             let canHeal = (error as? DatabaseError)?.isTransient ?? false
             logFailure(
@@ -409,41 +401,21 @@ public final class Worker: Service, CustomStringConvertible {
                 metadata: ["action": "ending_job"]
             )
         }
-        return .written(successors: written.fetched, at: .now)
+        return .written(successors: written.fetched, at: clock.now)
     }
 
-    /// Wakes the idle worker when the earliest job it may run that is scheduled for later is
-    /// due (a retry's next attempt, a job deferred with a delay), not at its next poll: each
-    /// time the worker woke up and found nothing to run, asks the database when that is, and
-    /// waits until then (or until that happens again, which may mean an earlier one). Runs
-    /// beside the claims, so that the question never delays one; a worker busy with
-    /// jobs that keep coming does not ask. (A scheduled job whose notification arrived together
-    /// with a runnable job's waits for the next poll at the latest.) A question that fails is
-    /// asked again after `questionRetryDelay`.
-    private func wakeWhenScheduledJobsAreDue() async {
-        let (connector, queues, taskNames) = (app.connector, options.queues, claimedTaskNames)
-        var asked = false
-        while !isStopping && !Task.isCancelled {
-            if !asked { await foundNothing.wait() }
-            asked = false
-            let due: Duration?
-            do {
-                // When the fetch that found nothing began, on the wall clock: an instant, so that
-                // however long the question waits, what became due meanwhile counts.
-                let since = ContinuousClock.now - (state.withLock { $0.foundNothingSince } ?? .now)
-                let after = Date().addingTimeInterval(-since.seconds)
-                due = try await connector.nextScheduledJob(queues: queues, taskNames: taskNames, scheduledAfter: after)
-            } catch {
-                // Asked again shortly: no other fetch may come to ask for it before the poll.
-                logger.debug("Could not read when the next scheduled job is due: \(error)", metadata: ["action": "next_scheduled_job_failed"])
-                _ = await foundNothing.wait(upTo: Self.questionRetryDelay)
-                asked = true
-                continue
-            }
-            guard let due, due < options.fetchJobPollingInterval else { continue }
-            // Found nothing again meanwhile: ask again, a job due sooner may have come.
-            asked = due > .zero ? await foundNothing.wait(upTo: due) : false
-            if !asked { post(.wake(at: .now)) }
+    /// Asks when the earliest job this worker may run, scheduled (or a rate window opening)
+    /// after `since`, is due: `since` as a date, so that however long the question waits for a
+    /// connection, what became due meanwhile counts (it answers zero or less).
+    private func askNextDue(since: ContinuousClock.Instant) async -> WorkerStateMachine.Event {
+        do {
+            let due = try await app.connector.nextScheduledJob(
+                queues: options.queues, taskNames: claimedTaskNames, scheduledAfter: clock.date(of: since)
+            )
+            return .nextDue(in: due, at: clock.now)
+        } catch {
+            logger.debug("Could not read when the next scheduled job is due: \(error)", metadata: ["action": "next_scheduled_job_failed"])
+            return .nextDueFailed(at: clock.now)
         }
     }
 
@@ -476,14 +448,14 @@ public final class Worker: Service, CustomStringConvertible {
     /// delayed by limits, for the metrics.
     private func sendHeartbeats(workerID: Int64) async {
         while !Task.isCancelled {
-            await heartbeatNow.wait(upTo: options.updateHeartbeatInterval)
+            await heartbeatNow.wait(upTo: options.updateHeartbeatInterval, clock: clock)
             guard !Task.isCancelled else { return }
             let held = state.withLock { $0.machine.heldJobs }
             do {
                 let reply = try await app.connector.heartbeat(
                     workerID: workerID, holding: held, registration: registration, strayGrace: Self.strayGrace
                 )
-                post(.databaseAnswered(at: .now))
+                post(.databaseAnswered(at: clock.now))
                 databaseAnswered()
                 handle(reply, workerID: workerID, held: held)
             } catch {
@@ -530,10 +502,10 @@ public final class Worker: Service, CustomStringConvertible {
             do {
                 try await connector.listen(queues: options.queues) { [self] in
                     post(.listening(true))
-                    post(.wake(at: .now))
+                    post(.wake(at: clock.now))
                 } onNotification: { [self] notification in
                     switch notification {
-                    case .jobInserted, .queueResumed, .roomFreed: post(.wake(at: .now))
+                    case .jobInserted, .queueResumed, .roomFreed: post(.wake(at: clock.now))
                     case .abortRequested(let id): requestAbort(ofJob: id)
                     }
                 }
@@ -544,7 +516,7 @@ public final class Worker: Service, CustomStringConvertible {
             post(.listening(false))
             guard !Task.isCancelled else { return }
             if wasListening { backoff = .milliseconds(100) }
-            try? await Task.sleep(for: backoff)
+            try? await clock.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(1))
         }
     }
@@ -552,7 +524,7 @@ public final class Worker: Service, CustomStringConvertible {
     /// Asks the database for abort requests while jobs run (notifications may be off or lost).
     private func pollAbortRequests() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: options.abortJobPollingInterval)
+            try? await clock.sleep(for: options.abortJobPollingInterval)
             guard !Task.isCancelled, state.withLock({ $0.machine.hasRunningJobs }) else { continue }
             do {
                 for id in try await app.connector.jobIDsToAbort(queue: nil) {
@@ -569,12 +541,12 @@ public final class Worker: Service, CustomStringConvertible {
     private func recoverStalledJobs(threshold: Duration, workerID: Int64) async {
         let interval = max(min(threshold / 2, .seconds(60)), .milliseconds(200))
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            guard !Task.isCancelled, state.withLock({ $0.machine.contact.hasLasted(threshold, at: .now) }) else { continue }
+            try? await clock.sleep(for: interval)
+            guard !Task.isCancelled, state.withLock({ $0.machine.contact.hasLasted(threshold, at: clock.now) }) else { continue }
             do {
                 for job in try await app.connector.stalledJobs(secondsSinceHeartbeat: threshold.seconds, queue: nil, taskName: nil) {
                     guard state.withLock({ !$0.machine.holds(job.id) }) else { continue }
-                    let decision = recoveryDecision(for: job)
+                    let decision = recoveryDecision(for: job, now: clock.date)
                     guard try await app.connector.recoverStalledJob(
                         job, staleAfter: threshold.seconds, excludingWorker: workerID, decision: decision
                     ) else { continue }
@@ -591,7 +563,7 @@ public final class Worker: Service, CustomStringConvertible {
 
     /// A stalled job runs again as its task's retry strategy says (``JobStalled`` as the
     /// error), or else as ``WorkerOptions/stalledJobs`` says; nil: it fails.
-    func recoveryDecision(for job: Job, now: Date = Date()) -> RetryDecision? {
+    func recoveryDecision(for job: Job, now: Date) -> RetryDecision? {
         if let policy = app.task(named: job.taskName)?.options.retry {
             return policy.retryDecision(for: JobStalled(), attempts: job.attempts, now: now)
         }

@@ -62,12 +62,13 @@ final class WorkerMetrics: Sendable {
         }
     }
 
-    /// Counts `job` started; returns its task's metrics, for ``TaskMetrics/ended(outcome:duration:)``.
-    func started(_ job: Job) -> TaskMetrics {
+    /// Counts `job` started at `now`; returns its task's metrics, for
+    /// ``TaskMetrics/ended(outcome:duration:)``.
+    func started(_ job: Job, at now: Date) -> TaskMetrics {
         let metrics = metrics(of: job)
         metrics.started.increment()
         if let scheduledAt = job.scheduledAt {
-            metrics.queueWait.recordSeconds(max(0, Date().timeIntervalSince(scheduledAt)))
+            metrics.queueWait.recordSeconds(max(0, now.timeIntervalSince(scheduledAt)))
         }
         return metrics
     }

@@ -65,6 +65,8 @@ public struct WorkerOptions: Sendable {
     public var periodicCatchUp: PeriodicCatchUp
     /// The clock of the periodic deferrer.
     public var periodicClock: any WallClock
+    /// The clock the worker reads for all its timing (see ``WorkerClock``).
+    public var clock: any WorkerClock
 
     /// Options; every one has Procrastinate's default (`fetchCoalescingWindow`, `stalledJobs`
     /// and `claimUnknownTasks` are ours).
@@ -77,7 +79,8 @@ public struct WorkerOptions: Sendable {
         stalledWorkerTimeout: Duration = .seconds(30), stalledJobRecoveryThreshold: Duration? = .seconds(300),
         middleware: [any JobMiddleware] = [], runsPeriodicDeferrer: Bool = true, periodicMaxDelay: Duration = .seconds(600),
         periodicCatchUp: PeriodicCatchUp = .latest, periodicClock: any WallClock = SystemWallClock(),
-        stalledJobs: StalledJobPolicy = .retry(upTo: 5), claimUnknownTasks: Bool = false
+        stalledJobs: StalledJobPolicy = .retry(upTo: 5), claimUnknownTasks: Bool = false,
+        clock: any WorkerClock = SystemWorkerClock()
     ) {
         self.queues = queues
         self.name = name
@@ -100,6 +103,7 @@ public struct WorkerOptions: Sendable {
         self.periodicClock = periodicClock
         self.stalledJobs = stalledJobs
         self.claimUnknownTasks = claimUnknownTasks
+        self.clock = clock
     }
 }
 

@@ -15,10 +15,16 @@
 /// the outcome is written, and starts without a round trip of its own.
 ///
 /// A claim that returns fewer jobs than asked makes the worker idle: it claims again after a
-/// wake-up (a notification, a retry written, a scheduled job due, a rate limit's window open:
-/// ``Action/foundNothing(since:)`` has the driver ask when) or its poll, and meanwhile its
-/// writes claim only for their locked jobs' slots. The driver must send
-/// ``Event/timer(at:)`` for every ``Action/wake(at:)``, at that instant or later.
+/// wake-up (a notification, a retry written, a scheduled job due, a rate limit's window open)
+/// or its poll, and meanwhile its writes claim only for the room their outcomes free. When a
+/// claim after a wake-up found nothing, the machine asks when the next job is due
+/// (``Action/askNextDue(since:)``, one question at a time, asked again after a failure) and
+/// wakes then. The driver must send ``Event/timer(at:)`` for every ``Action/wake(at:)``, at
+/// that instant or later.
+///
+/// Its life is a ``Lifecycle``: registering, running, draining (stopped, or a one-shot worker
+/// out of jobs: no more claims; running jobs end, up to the graceful deadline, and their
+/// outcomes are written), finished.
 struct WorkerStateMachine {
     typealias Instant = ContinuousClock.Instant
 
@@ -44,8 +50,13 @@ struct WorkerStateMachine {
     enum Event {
         /// The worker registered: it may claim.
         case registered(workerID: Int64, at: Instant)
-        /// A job may be waiting: a notification, listening again, a scheduled job due.
+        /// A job may be waiting: a notification, listening again.
         case wake(at: Instant)
+        /// The answer to ``Action/askNextDue(since:)``: the next job (or rate window) is due
+        /// in `due` (nil: none is known).
+        case nextDue(in: Duration?, at: Instant)
+        /// The question of ``Action/askNextDue(since:)`` failed.
+        case nextDueFailed(at: Instant)
         /// A claim returned these jobs.
         case claimed([Job], at: Instant)
         /// A claim failed; with `fatal`, no retry can heal it and the worker stops.
@@ -87,14 +98,48 @@ struct WorkerStateMachine {
         case abort([Int64], AbortReason)
         /// Send ``Event/timer(at:)`` at this instant.
         case wake(at: Instant)
-        /// A claim after a wake-up found nothing; it began at `since`.
-        case foundNothing(since: Instant)
+        /// Ask when the next job is due, of those scheduled (or rate windows opening) after
+        /// `since`, when the claim that found nothing began; answer with ``Event/nextDue(in:at:)``
+        /// or ``Event/nextDueFailed(at:)``.
+        case askNextDue(since: Instant)
         /// A job recovered by another worker ended here; its outcome is not recorded.
         case lostJobEnded(Int64)
         /// These outcomes could not be written and are given up: their jobs stay `doing`.
         case outcomesGivenUp([Int64])
         /// Nothing runs, nothing is left to write, nothing more is claimed: the worker ends.
         case finish
+    }
+
+    /// Where the worker is in its life. Each case says what may follow it.
+    enum Lifecycle: Equatable {
+        /// Not registered yet: nothing is claimed. Next: running, or draining (a stop).
+        case registering
+        /// Registered: claims and runs jobs. Next: draining.
+        case running
+        /// No more claims: the jobs held run to their end (aborted at `deadline`, if any) and
+        /// their outcomes are written. Next: finished, once nothing is held or waits.
+        case draining(Drain, deadline: Instant?)
+        /// Nothing runs, nothing is left to write: the worker ended. Final.
+        case finished
+    }
+
+    /// Why a worker drains.
+    enum Drain: Equatable {
+        /// A stop was requested (or the worker was cancelled, or a claim failed for good).
+        case stopRequested
+        /// A one-shot worker found nothing left to claim.
+        case outOfJobs
+    }
+
+    /// The question of when the next job is due.
+    private enum Question {
+        /// None asked.
+        case none
+        /// Asked, for jobs due after the instant given; `again`: a claim found nothing again
+        /// meanwhile (a job due sooner may have come), so ask again once answered, since then.
+        case asking(again: Instant?)
+        /// It failed: ask again at `at`, since `since`.
+        case retrying(at: Instant, since: Instant)
     }
 
     /// Where a held job is.
@@ -156,13 +201,13 @@ struct WorkerStateMachine {
     }
 
     let configuration: Configuration
+    private(set) var lifecycle = Lifecycle.registering
     private(set) var workerID: Int64?
     private(set) var isListening = false
     /// Whether the database has been answering, for stalled-job recovery.
     private(set) var contact: DatabaseContact
     /// The error that stopped the worker, if one did.
     private(set) var fatal: (any Error)?
-    private(set) var isStopping = false
 
     private var held = HeldJobs()
     private var pending: [JobOutcome] = []
@@ -187,12 +232,13 @@ struct WorkerStateMachine {
     private var lastRoundTrip = Duration.zero
     /// Whether a write completed since the latest claim began (a retry makes a job claimable).
     private var wroteSinceClaim = false
-    /// A one-shot worker found nothing left to claim.
-    private var doneClaiming = false
-    private var gracefulDeadline: Instant?
     /// Jobs aborted because the graceful timeout passed.
     private var abortedAtShutdown: Set<Int64> = []
-    private var finished = false
+    private var question = Question.none
+    /// When the latest claim after a wake-up that found nothing began.
+    private var lastEmptyClaimStart: Instant?
+    /// When the next job is due, as the latest answer said.
+    private var dueAt: Instant?
     /// The timer asked for and not yet come.
     private var timerAt: Instant?
 
@@ -232,8 +278,14 @@ struct WorkerStateMachine {
         configuration.concurrency - held.keepingSlots - (claiming?.limit ?? 0) - (writing?.claim ?? 0)
     }
 
-    /// Whether the worker may claim at all: registered, neither stopping nor done.
-    private var mayClaim: Bool { workerID != nil && !isStopping && !doneClaiming }
+    /// Whether a stop was requested.
+    var isStopping: Bool { if case .draining(.stopRequested, _) = lifecycle { true } else { false } }
+
+    /// Whether the worker drains (stopping, or a one-shot worker out of jobs).
+    private var isDraining: Bool { if case .draining = lifecycle { true } else { false } }
+
+    /// Whether the worker may claim at all: registered, not draining.
+    private var mayClaim: Bool { lifecycle == .running }
 
     /// Whether it may claim now: also not idle.
     private var claimsAllowed: Bool { mayClaim && !idle }
@@ -247,10 +299,21 @@ struct WorkerStateMachine {
         switch event {
         case .registered(let workerID, let at):
             self.workerID = workerID
+            if lifecycle == .registering { lifecycle = .running }
             contact.answered(at: at)
             now = at
         case .wake(let at):
             wokeUp()
+            now = at
+        case .nextDue(let due, let at):
+            answered(due: due, at: at, into: &actions)
+            now = at
+        case .nextDueFailed(let at):
+            if case .asking(let again) = question, let since = again ?? lastEmptyClaimStart {
+                question = .retrying(at: at + Self.questionRetryDelay, since: since)
+            } else {
+                question = .none
+            }
             now = at
         case .claimed(let jobs, let at):
             if let claim = claiming {
@@ -275,13 +338,17 @@ struct WorkerStateMachine {
         case .timer(let at):
             if let timerAt, timerAt <= at { self.timerAt = nil }
             if let pollAt, pollAt <= at { wokeUp() }
+            if let dueAt, dueAt <= at {
+                self.dueAt = nil
+                wokeUp()
+            }
             now = at
         case .stopRequested(let at):
             requestStop(at: at)
             now = at
         case .cancelled(let at):
             requestStop(at: at)
-            gracefulDeadline = at
+            if case .draining(let drain, _) = lifecycle { lifecycle = .draining(drain, deadline: at) }
             now = at
         case .abortRequested(let jobID, let reason):
             if held[jobID]?.phase == .running { actions.append(.abort([jobID], reason)) }
@@ -310,10 +377,47 @@ struct WorkerStateMachine {
         return actions
     }
 
+    /// The worker drains for a stop: from running or registering (a one-shot worker already
+    /// draining keeps its course, but gets the graceful deadline).
     private mutating func requestStop(at now: Instant) {
-        guard !isStopping else { return }
-        isStopping = true
-        gracefulDeadline = configuration.gracefulTimeout.map { now + $0 }
+        switch lifecycle {
+        case .registering, .running, .draining(.outOfJobs, _):
+            lifecycle = .draining(.stopRequested, deadline: configuration.gracefulTimeout.map { now + $0 })
+        case .draining(.stopRequested, _), .finished:
+            return
+        }
+    }
+
+    /// How long after a failed question of when the next job is due it is asked again.
+    static let questionRetryDelay = Duration.seconds(1)
+
+    /// The answer to the question of when the next job is due.
+    private mutating func answered(due: Duration?, at now: Instant, into actions: inout [Action]) {
+        guard case .asking(let again) = question else { return }
+        question = .none
+        if let again {
+            // Found nothing again meanwhile: a job due sooner may have come.
+            ask(since: again, into: &actions)
+            return
+        }
+        guard let due, due < configuration.pollInterval else { return }
+        if due <= .zero {
+            wokeUp()
+        } else {
+            dueAt = min(dueAt ?? now + due, now + due)
+        }
+    }
+
+    /// Asks when the next job is due after `since`, or (one question at a time) marks the one
+    /// under way to be asked again.
+    private mutating func ask(since: Instant, into actions: inout [Action]) {
+        switch question {
+        case .asking:
+            question = .asking(again: since)
+        case .none, .retrying:
+            question = .asking(again: nil)
+            actions.append(.askNextDue(since: since))
+        }
     }
 
     private mutating func wokeUp() {
@@ -337,13 +441,16 @@ struct WorkerStateMachine {
         if jobs.isEmpty && !configuration.waitsForJobs {
             // A one-shot worker looks again once its jobs' outcomes are written (a retry makes
             // a job claimable again); it stops when nothing is left.
-            if held.isEmpty && pending.isEmpty && writing == nil && !wroteSinceClaim { doneClaiming = true }
+            if held.isEmpty && pending.isEmpty && writing == nil && !wroteSinceClaim, lifecycle == .running {
+                lifecycle = .draining(.outOfJobs, deadline: nil)
+            }
         }
         guard wakeCount == self.wakeCount else { return }
         idle = true
         if configuration.waitsForJobs {
-            // The driver learns when a job is due or a rate limit's window lets one start.
-            actions.append(.foundNothing(since: startedAt))
+            // When a job is due or a rate limit's window lets one start: wake then.
+            lastEmptyClaimStart = startedAt
+            ask(since: startedAt, into: &actions)
             pollAt = now + configuration.pollInterval
         }
     }
@@ -355,10 +462,10 @@ struct WorkerStateMachine {
             requestStop(at: now)
             return
         }
-        guard !isStopping else { return }
+        guard mayClaim else { return }
         claimFailures += 1
         if !configuration.waitsForJobs && claimFailures >= 10 {
-            doneClaiming = true  // a one-shot worker gives up rather than retrying forever
+            lifecycle = .draining(.outOfJobs, deadline: nil)  // a one-shot worker gives up rather than retrying forever
             return
         }
         claimRetryAt = now + min(configuration.pollInterval, .milliseconds(100 << min(claimFailures, 6)))
@@ -408,8 +515,7 @@ struct WorkerStateMachine {
         let failingSince = writeFailingSince ?? write.startedAt
         // However the worker ends (stopped, cancelled, a one-shot worker out of jobs), its end
         // is bounded: outcomes that keep failing are given up.
-        let ending = isStopping || doneClaiming
-        let givingUp = !canHeal || (ending && now - failingSince >= configuration.givingUpAfter)
+        let givingUp = !canHeal || (isDraining && now - failingSince >= configuration.givingUpAfter)
         if givingUp {
             for outcome in write.outcomes { held[outcome.jobID] = nil }
             actions.append(.outcomesGivenUp(write.outcomes.map(\.jobID)))
@@ -428,7 +534,7 @@ struct WorkerStateMachine {
     /// What to do now: abort at the graceful deadline, write, claim, finish, or wait.
     private mutating func decide(at now: Instant, into actions: inout [Action]) {
         var earliest: Instant?
-        if let deadline = gracefulDeadline {
+        if case .draining(_, let deadline?) = lifecycle {
             if deadline <= now {
                 // Jobs a claim under way returned after the deadline are aborted too.
                 let running = runningJobIDs.filter { !abortedAtShutdown.contains($0) }
@@ -440,12 +546,23 @@ struct WorkerStateMachine {
         }
         decideWrite(at: now, deadline: &earliest, into: &actions)
         decideClaim(at: now, deadline: &earliest, into: &actions)
-        if isStopping || doneClaiming, !finished, claiming == nil, writing == nil, held.isEmpty, pending.isEmpty {
-            finished = true
+        if isDraining, claiming == nil, writing == nil, held.isEmpty, pending.isEmpty {
+            lifecycle = .finished
             actions.append(.finish)
             return
         }
-        if let pollAt, idle, !isStopping { Self.keep(&earliest, pollAt) }
+        if mayClaim {
+            if let pollAt, idle { Self.keep(&earliest, pollAt) }
+            if let dueAt { Self.keep(&earliest, dueAt) }
+            if case .retrying(let retryAt, let since) = question {
+                if retryAt <= now {
+                    question = .none
+                    ask(since: since, into: &actions)
+                } else {
+                    Self.keep(&earliest, retryAt)
+                }
+            }
+        }
         if let earliest, timerAt.map({ earliest < $0 }) ?? true {
             timerAt = earliest
             actions.append(.wake(at: earliest))
@@ -464,7 +581,9 @@ struct WorkerStateMachine {
             return
         }
         let deadline = writeDeadline ?? now
-        guard runningBodies == 0 || isStopping || deadline <= now || pending.count >= configuration.batchLimit else {
+        // An idle worker writes at once: the room its outcomes free is what it waits for (a
+        // binding limit's next job starts a round trip later, not a window later).
+        guard runningBodies == 0 || isDraining || idle || deadline <= now || pending.count >= configuration.batchLimit else {
             Self.keep(&earliest, deadline)
             return
         }

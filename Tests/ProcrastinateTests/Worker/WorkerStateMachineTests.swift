@@ -59,7 +59,7 @@ import Testing
         #expect(m.heldJobs.map(\.id).sorted() == [1, 2])
         // Fewer than asked: the worker waits for a wake-up (the driver asks when a job is due),
         // or polls (the timer asked for before comes first, and asks for the poll).
-        #expect(m.handle(.written(successors: [job(3)], at: at(4))) == [.start(job(3)), .foundNothing(since: at(2))])
+        #expect(m.handle(.written(successors: [job(3)], at: at(4))) == [.start(job(3)), .askNextDue(since: at(2))])
         #expect(m.handle(.timer(at: at(4))) == [.wake(at: at(5004))])
         #expect(m.heldJobs.map(\.id) == [3])
     }
@@ -92,16 +92,19 @@ import Testing
         #expect(m.handle(.bodyEnded(succeeded(1), at: at(4))) == [.claim(limit: 1)])
         // The write's claim found nothing: the driver asks when a job is due (a rate limit's
         // window may open before the poll).
-        #expect(m.handle(.written(successors: [], at: at(5))) == [.foundNothing(since: at(3)), .write([succeeded(1)], claim: 0), .wake(at: at(5005))])
+        // The worker is idle now: its next write claims only for the room its outcome frees.
+        #expect(m.handle(.written(successors: [], at: at(5))) == [.askNextDue(since: at(3)), .write([succeeded(1)], claim: 1), .wake(at: at(5005))])
     }
 
     @Test func anIdleWorkerWaitsForAWakeUpOrItsPoll() {
         var m = registered()
-        #expect(m.handle(.claimed([], at: at(1))) == [.foundNothing(since: at(0)), .wake(at: at(5001))])
+        #expect(m.handle(.claimed([], at: at(1))) == [.askNextDue(since: at(0)), .wake(at: at(5001))])
         #expect(m.handle(.timer(at: at(100))).isEmpty)
         #expect(m.handle(.wake(at: at(200))) == [.claim(limit: 2)])
-        // Nothing again: a claim after a wake-up that found nothing says so again.
-        #expect(m.handle(.claimed([], at: at(201))) == [.foundNothing(since: at(200))])
+        // Nothing again while the first question waits for its answer: one question at a
+        // time, asked again (since the latest claim) once answered.
+        #expect(m.handle(.claimed([], at: at(201))).isEmpty)
+        #expect(m.handle(.nextDue(in: nil, at: at(202))) == [.askNextDue(since: at(200))])
         // The first poll's timer comes (early now), and asks for the later one.
         #expect(m.handle(.timer(at: at(5001))) == [.wake(at: at(5201))])
         #expect(m.handle(.timer(at: at(5201))) == [.claim(limit: 2)])
@@ -125,8 +128,8 @@ import Testing
         var m = running([job(1)], concurrency: 2, waits: false)
         // Found less than asked while a job runs: no polling, no end yet.
         #expect(m.runningJobIDs == [1])
-        // Its claim found less than asked: the write claims nothing.
-        #expect(m.handle(.bodyEnded(succeeded(1), at: at(2))) == [.write([succeeded(1)], claim: 0)])
+        // Its claim found less than asked: the write claims only for the room its outcome frees.
+        #expect(m.handle(.bodyEnded(succeeded(1), at: at(2))) == [.write([succeeded(1)], claim: 1)])
         // Its write claimed nothing; since a write may make a retry claimable, it looks again.
         #expect(m.handle(.written(successors: [], at: at(3))) == [.claim(limit: 2)])
         #expect(m.handle(.claimed([], at: at(4))) == [.finish])
@@ -222,12 +225,18 @@ import Testing
         #expect(m.handle(.abortRequested(jobID: 3, reason: .userRequest)).isEmpty)
     }
 
-    @Test func anIdleWorkersWriteClaimsTheNextJobsOfItsLocks() {
+    @Test func anIdleWorkersWritesGoAtOnceAndClaimForTheRoomTheirOutcomesFree() {
         var m = registered(concurrency: 3)
         // Two jobs where three were asked: the worker is idle.
         _ = m.handle(.claimed([job(1, lock: "a"), job(2)], at: at(1)))
-        _ = m.handle(.bodyEnded(succeeded(2), at: at(2)))
-        #expect(m.handle(.bodyEnded(succeeded(1), at: at(2))) == [.write([succeeded(2), succeeded(1)], claim: 1)])
+        // No window: the room an outcome frees (a limit's share, a lock's next job) is claimed
+        // a round trip after its job ends, by the write, for as many as it ends.
+        #expect(m.handle(.bodyEnded(succeeded(2), at: at(2))) == [.write([succeeded(2)], claim: 1)])
+        #expect(m.handle(.bodyEnded(succeeded(1), at: at(2))).isEmpty)
+        // (Its claim found nothing again: the question of when a job is due, asked after the
+        // first claim, is asked again once answered.)
+        #expect(m.handle(.written(successors: [], at: at(3))) == [.write([succeeded(1)], claim: 1)])
+        #expect(m.handle(.written(successors: [job(3, lock: "a")], at: at(4))) == [.start(job(3, lock: "a"))])
     }
 
     @Test func slotsFreedRightAfterAFullClaimAreClaimedTogether() {
@@ -245,7 +254,7 @@ import Testing
         // Two outcomes: a full batch goes at once, though a body still runs.
         #expect(m.handle(.bodyEnded(succeeded(2), at: at(2))) == [.write([succeeded(1), succeeded(2)], claim: 2)])
         _ = m.handle(.bodyEnded(succeeded(3), at: at(3)))
-        #expect(m.handle(.written(successors: [], at: at(4))) == [.foundNothing(since: at(2)), .write([succeeded(3)], claim: 0)])
+        #expect(m.handle(.written(successors: [], at: at(4))) == [.askNextDue(since: at(2)), .write([succeeded(3)], claim: 1)])
     }
 
     @Test func theDatabaseContactFollowsAnswersAndFailures() {
