@@ -1,0 +1,69 @@
+import Foundation
+import Procrastinate
+import Synchronization
+
+/// A worker's clock that moves only when a test advances it: every wait of the worker (its
+/// timers, polls, heartbeats) ends when the test says so, and the test sees which are pending.
+final class ManualWorkerClock: WorkerClock {
+    private struct Sleeper {
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var elapsed = Duration.zero
+        var sleepers: [UUID: Sleeper] = [:]
+    }
+
+    private let origin = ContinuousClock.now
+    private let dateOrigin = Date()
+    private let state = Mutex(State())
+
+    var now: ContinuousClock.Instant { origin + state.withLock { $0.elapsed } }
+
+    var date: Date { dateOrigin.addingTimeInterval(state.withLock { $0.elapsed }.seconds) }
+
+    /// How far each pending wait is from now.
+    var pendingWaits: [Duration] {
+        state.withLock { state in state.sleepers.values.map { $0.deadline - (origin + state.elapsed) }.sorted() }
+    }
+
+    func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let now = state.withLock { state -> Result<Bool, CancellationError> in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if deadline <= origin + state.elapsed { return .success(true) }
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    return .success(false)
+                }
+                switch now {
+                case .success(true): continuation.resume()
+                case .success(false): break
+                case .failure(let error): continuation.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves the clock on by `duration`, ending the waits whose deadline it reaches.
+    func advance(by duration: Duration) {
+        let due = state.withLock { state in
+            state.elapsed += duration
+            let now = origin + state.elapsed
+            let due = state.sleepers.filter { $0.value.deadline <= now }
+            due.keys.forEach { state.sleepers[$0] = nil }
+            return due.values.map(\.continuation)
+        }
+        due.forEach { $0.resume() }
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
