@@ -88,6 +88,7 @@ struct QueueBenchmark {
         let started = Date()
         var results: [String: [[String: Any]]] = [:]
         let keyed = try registerKeyedTask()
+        let bound = try registerBoundTask()
         let workloads: [(String, () async throws -> [String: Any])] = [
             ("raw_insert_sequential", { try await rawInsert(batch: 1) }),
             ("raw_insert_batch_100", { try await rawInsert(batch: 100) }),
@@ -119,6 +120,10 @@ struct QueueBenchmark {
             ("limits_queue_unbound", { try await limitedWork(queueLimit: Limit(concurrency: 1000)) }),
             ("limits_keys_10_n2", { try await limitKeys(10, task: keyed) }),
             ("limits_keys_1000_n2", { try await limitKeys(1000, task: keyed) }),
+            ("limits_bind_task_c3", { try await bindingLimit(Limit(concurrency: 3), jobs: 150, milliseconds: 40, ideal: 3 / 0.040, task: bound) }),
+            ("limits_bind_rate_20", { try await bindingLimit(Limit(rate: Limit.Rate(20, per: .seconds(1))), jobs: 220, milliseconds: 0, ideal: 20, task: bound) }),
+            ("limits_bind_rate_500", { try await bindingLimit(Limit(rate: Limit.Rate(500, per: .seconds(1))), jobs: 3000, milliseconds: 0, ideal: 500, task: bound) }),
+            ("limits_bind_keys_10_c2", { try await bindingLimit(nil, keys: 10, jobs: 1000, milliseconds: 20, ideal: 10 * 2 / 0.020, task: bound) }),
             ("work_c1_no_database", { try await workWithoutDatabase(concurrency: 1) }),
             ("work_c10_no_database", { try await workWithoutDatabase(concurrency: 10) }),
             // Minutes long: only when asked for by name.
@@ -153,6 +158,10 @@ struct QueueBenchmark {
         }
         let unlimited = median("limits_none", "jobs_per_s")
         summary["limits_queue_unbound_ratio"] = unlimited > 0 ? median("limits_queue_unbound", "jobs_per_s") / unlimited : 0
+        for name in ["limits_bind_task_c3", "limits_bind_rate_20", "limits_bind_rate_500", "limits_bind_keys_10_c2"] {
+            summary["\(name)_jobs_per_s"] = median(name, "jobs_per_s")
+            summary["\(name)_of_ideal"] = median(name, "of_ideal")
+        }
         summary["limits_keys_max_running_per_key"] = ["limits_keys_10_n2", "limits_keys_1000_n2"]
             .flatMap { results[$0] ?? [] }.compactMap { $0["max_running_per_key"] as? Int }.max() ?? 0
         summary["latency_p50_ms"] = median("latency_listen", "p50_ms")

@@ -6,7 +6,11 @@ import Testing
 /// database, where limits *bind*: the room a job frees is taken at once by some worker, in
 /// whichever process, rather than at the next poll (the default 5 s here, so that a worker
 /// waiting for it shows). Judged by what the job bodies recorded, against what the limit
-/// allows. Timing matters here, so `scripts/test` runs this suite on its own.
+/// allows: a worker that waited for its poll reaches a few percent of it (3 jobs every 5 s
+/// where 66 a second are allowed), so these tests ask for three quarters, which a debug build
+/// on two loaded cores reaches; the figures of a release build against the ideal are the
+/// benchmark's (`limits_bind_*`). Timing matters here, so `scripts/test` runs this suite on its
+/// own.
 @Suite(.serialized) struct LivenessFleetTests {
     struct Sleep: Codable, Sendable {
         var milliseconds: Int
@@ -76,7 +80,7 @@ import Testing
 
             let (achieved, ideal, busiest) = try boundedRuns(in: fleet, count: 150)
             print("liveness: a task limit of 3 over three processes: \(Int(achieved)) jobs/s of an ideal \(Int(ideal)) (\(Int(achieved / ideal * 100)) %), at most \(busiest) at once")
-            #expect(achieved >= 0.9 * ideal, "\(achieved) jobs/s where the limit allows \(ideal)")
+            #expect(achieved >= 0.75 * ideal, "\(achieved) jobs/s where the limit allows \(ideal)")
         }
     }
 
@@ -101,7 +105,7 @@ import Testing
 
             let (achieved, ideal, busiest) = try boundedRuns(in: fleet, count: 120)
             print("liveness: a task limit of 3 over two queues' processes: \(Int(achieved)) jobs/s of an ideal \(Int(ideal)) (\(Int(achieved / ideal * 100)) %), at most \(busiest) at once")
-            #expect(achieved >= 0.9 * ideal, "\(achieved) jobs/s where the limit allows \(ideal)")
+            #expect(achieved >= 0.75 * ideal, "\(achieved) jobs/s where the limit allows \(ideal)")
             #expect(!records("BOUNDED", in: [fleet[0]]).isEmpty && !records("BOUNDED", in: Array(fleet.dropFirst())).isEmpty)
         }
     }
