@@ -173,7 +173,7 @@ public actor InMemoryConnector: NotifyingConnector {
     }
 
     /// The rule of `procrastinate_swift_finish_jobs_and_fetch_v2`: the outcomes, then a claim;
-    /// the room the outcomes free (see ``freesRoom(_:retried:)``) and the claim did not take is
+    /// the room the outcomes free (a lock, a retry, a concurrency limit) and the claim did not take is
     /// announced to the listening workers.
     public func finishJobs(
         _ outcomes: [JobOutcome], thenFetch queues: [String]?, workerID: Int64?, limit: Int, taskNames: [String]?
