@@ -24,7 +24,9 @@
 ///
 /// Its life is a ``Lifecycle``: registering, running, draining (stopped, or a one-shot worker
 /// out of jobs: no more claims; running jobs end, up to the graceful deadline, and their
-/// outcomes are written), finished.
+/// outcomes are written), finished. Its state is in three parts, each a struct of its own
+/// with its rules: the slots (``HeldJobs``), the outcome batching (``OutcomeWrites``) and
+/// when to claim (``ClaimPacing``); this type composes them and decides.
 struct WorkerStateMachine {
     typealias Instant = ContinuousClock.Instant
 
@@ -131,74 +133,8 @@ struct WorkerStateMachine {
         case outOfJobs
     }
 
-    /// The question of when the next job is due.
-    private enum Question {
-        /// None asked.
-        case none
-        /// Asked, for jobs due after the instant given; `again`: a claim found nothing again
-        /// meanwhile (a job due sooner may have come), so ask again once answered, since then.
-        case asking(again: Instant?)
-        /// It failed: ask again at `at`, since `since`.
-        case retrying(at: Instant, since: Instant)
-    }
-
     /// Where a held job is.
-    enum Phase: Equatable {
-        /// Its body runs.
-        case running
-        /// Its outcome waits for a write; a locked job's slot waits with it.
-        case pending(holdsSlot: Bool)
-        /// Its outcome is being written.
-        case writing
-    }
-
-    /// A job claimed by this worker, until its outcome is written.
-    private struct HeldJobState {
-        var job: Job
-        var phase: Phase = .running
-        /// Recovered by another worker: its outcome is not recorded.
-        var lost = false
-    }
-
-    /// The jobs held, by id, with the counts every decision reads.
-    private struct HeldJobs {
-        private(set) var byID: [Int64: HeldJobState] = [:]
-        /// Jobs whose bodies run.
-        private(set) var running = 0
-        /// Jobs keeping a slot: running, or a locked job's outcome waiting for its write.
-        private(set) var keepingSlots = 0
-
-        subscript(id: Int64) -> HeldJobState? {
-            get { byID[id] }
-            set {
-                count(byID[id], -1)
-                count(newValue, 1)
-                byID[id] = newValue
-            }
-        }
-
-        var isEmpty: Bool { byID.isEmpty }
-        var values: Dictionary<Int64, HeldJobState>.Values { byID.values }
-
-        private mutating func count(_ state: HeldJobState?, _ sign: Int) {
-            guard let state else { return }
-            if state.phase == .running { running += sign }
-            if state.phase == .running || state.phase == .pending(holdsSlot: true) { keepingSlots += sign }
-        }
-    }
-
-    private struct Write {
-        var outcomes: [JobOutcome]
-        var claim: Int
-        var startedAt: Instant
-        var wakeCount: Int
-    }
-
-    private struct Claim {
-        var limit: Int
-        var startedAt: Instant
-        var wakeCount: Int
-    }
+    typealias Phase = HeldJobs.Phase
 
     let configuration: Configuration
     private(set) var lifecycle = Lifecycle.registering
@@ -209,36 +145,14 @@ struct WorkerStateMachine {
     /// The error that stopped the worker, if one did.
     private(set) var fatal: (any Error)?
 
+    /// The slots: the jobs held, from their claim to their outcome's write.
     private var held = HeldJobs()
-    private var pending: [JobOutcome] = []
-    private var writing: Write?
-    private var claiming: Claim?
-    /// When outcomes pending wait no more for running bodies.
-    private var writeDeadline: Instant?
-    /// When slots freed after a full claim wait no more for others.
-    private var claimDeadline: Instant?
-    private var writeRetryAt: Instant?
-    private var writeFailingSince: Instant?
-    private(set) var writeFailures = 0
-    private var claimRetryAt: Instant?
-    private var claimFailures = 0
-    /// Wake-ups so far: a claim that began before the latest one may have missed a job.
-    private var wakeCount = 0
-    /// A claim found nothing since the latest wake-up: the next claim waits for one.
-    private var idle = false
-    private var pollAt: Instant?
-    /// The latest claim returned as many jobs as asked: more are likely waiting.
-    private var backlog = false
-    private var lastRoundTrip = Duration.zero
-    /// Whether a write completed since the latest claim began (a retry makes a job claimable).
-    private var wroteSinceClaim = false
+    /// The outcome batching: what waits to be written, and the write under way.
+    private var outcomes = OutcomeWrites()
+    /// When to claim: the claim under way, idleness, the poll, the next job due.
+    private var claims = ClaimPacing()
     /// Jobs aborted because the graceful timeout passed.
     private var abortedAtShutdown: Set<Int64> = []
-    private var question = Question.none
-    /// When the latest claim after a wake-up that found nothing began.
-    private var lastEmptyClaimStart: Instant?
-    /// When the next job is due, as the latest answer said.
-    private var dueAt: Instant?
     /// The timer asked for and not yet come.
     private var timerAt: Instant?
 
@@ -259,7 +173,7 @@ struct WorkerStateMachine {
     func holds(_ jobID: Int64) -> Bool { held[jobID] != nil }
 
     /// The jobs whose bodies run now.
-    var runningJobIDs: [Int64] { held.values.filter { $0.phase == .running }.map(\.job.id).sorted() }
+    var runningJobIDs: [Int64] { held.runningIDs }
 
     /// Whether any job's body runs.
     var hasRunningJobs: Bool { held.running > 0 }
@@ -267,15 +181,16 @@ struct WorkerStateMachine {
     /// Where `jobID` is, if held.
     func phase(of jobID: Int64) -> Phase? { held[jobID]?.phase }
 
-    /// How long the write under way has been failing, if it has.
-    func writeFailing(at now: Instant) -> Duration? { writeFailingSince.map { now - $0 } }
+    /// Failed attempts of the write under way.
+    var writeFailures: Int { outcomes.failures }
 
-    private var runningBodies: Int { held.running }
+    /// How long the write under way has been failing, if it has.
+    func writeFailing(at now: Instant) -> Duration? { outcomes.failing(at: now) }
 
     /// Slots neither running a body, nor kept by a locked job's pending outcome, nor promised
     /// to a claim under way.
     private var freeSlots: Int {
-        configuration.concurrency - held.keepingSlots - (claiming?.limit ?? 0) - (writing?.claim ?? 0)
+        configuration.concurrency - held.keepingSlots - (claims.claiming?.limit ?? 0) - (outcomes.writing?.claim ?? 0)
     }
 
     /// Whether a stop was requested.
@@ -288,7 +203,7 @@ struct WorkerStateMachine {
     private var mayClaim: Bool { lifecycle == .running }
 
     /// Whether it may claim now: also not idle.
-    private var claimsAllowed: Bool { mayClaim && !idle }
+    private var claimsAllowed: Bool { mayClaim && !claims.idle }
 
     // MARK: Events
 
@@ -303,23 +218,16 @@ struct WorkerStateMachine {
             contact.answered(at: at)
             now = at
         case .wake(let at):
-            wokeUp()
+            claims.wokeUp()
             now = at
         case .nextDue(let due, let at):
-            answered(due: due, at: at, into: &actions)
+            if let ask = claims.nextDue(in: due, at: at, pollInterval: configuration.pollInterval) { actions.append(ask) }
             now = at
         case .nextDueFailed(let at):
-            if case .asking(let again) = question, let since = again ?? lastEmptyClaimStart {
-                question = .retrying(at: at + Self.questionRetryDelay, since: since)
-            } else {
-                question = .none
-            }
+            claims.nextDueFailed(at: at)
             now = at
         case .claimed(let jobs, let at):
-            if let claim = claiming {
-                claiming = nil
-                claimFailures = 0
-                claimRetryAt = nil
+            if let claim = claims.answered() {
                 received(jobs, asked: claim.limit, startedAt: claim.startedAt, wakeCount: claim.wakeCount, at: at, into: &actions)
             }
             now = at
@@ -337,11 +245,7 @@ struct WorkerStateMachine {
             now = at
         case .timer(let at):
             if let timerAt, timerAt <= at { self.timerAt = nil }
-            if let pollAt, pollAt <= at { wokeUp() }
-            if let dueAt, dueAt <= at {
-                self.dueAt = nil
-                wokeUp()
-            }
+            claims.timer(at: at)
             now = at
         case .stopRequested(let at):
             requestStop(at: at)
@@ -354,14 +258,8 @@ struct WorkerStateMachine {
             if held[jobID]?.phase == .running { actions.append(.abort([jobID], reason)) }
             now = nil
         case .jobsLost(let jobs):
-            var lost: [Int64] = []
-            for job in jobs {
-                guard var state = held[job.id], state.job.attempts == job.attempts, state.phase == .running, !state.lost else { continue }
-                state.lost = true
-                held[job.id] = state
-                lost.append(job.id)
-            }
-            if !lost.isEmpty { actions.append(.abort(lost.sorted(), .lost)) }
+            let lost = held.lose(jobs)
+            if !lost.isEmpty { actions.append(.abort(lost, .lost)) }
             now = nil
         case .databaseAnswered(let at):
             contact.answered(at: at)
@@ -388,87 +286,39 @@ struct WorkerStateMachine {
         }
     }
 
-    /// How long after a failed question of when the next job is due it is asked again.
-    static let questionRetryDelay = Duration.seconds(1)
-
-    /// The answer to the question of when the next job is due.
-    private mutating func answered(due: Duration?, at now: Instant, into actions: inout [Action]) {
-        guard case .asking(let again) = question else { return }
-        question = .none
-        if let again {
-            // Found nothing again meanwhile: a job due sooner may have come.
-            ask(since: again, into: &actions)
-            return
-        }
-        guard let due, due < configuration.pollInterval else { return }
-        if due <= .zero {
-            wokeUp()
-        } else {
-            dueAt = min(dueAt ?? now + due, now + due)
-        }
-    }
-
-    /// Asks when the next job is due after `since`, or (one question at a time) marks the one
-    /// under way to be asked again.
-    private mutating func ask(since: Instant, into actions: inout [Action]) {
-        switch question {
-        case .asking:
-            question = .asking(again: since)
-        case .none, .retrying:
-            question = .asking(again: nil)
-            actions.append(.askNextDue(since: since))
-        }
-    }
-
-    private mutating func wokeUp() {
-        wakeCount += 1
-        idle = false
-        pollAt = nil
-        claimRetryAt = nil
-    }
-
     private mutating func received(
         _ jobs: [Job], asked: Int, startedAt: Instant, wakeCount: Int, at now: Instant, into actions: inout [Action]
     ) {
         for job in jobs {
-            held[job.id] = HeldJobState(job: job)
+            held[job.id] = HeldJobs.Held(job: job)
             actions.append(.start(job))
         }
-        lastRoundTrip = now - startedAt
-        backlog = jobs.count == asked
-        guard jobs.count < asked else { return }
-        // Found less than asked: wait for a wake-up, unless one came since the claim began.
-        if jobs.isEmpty && !configuration.waitsForJobs {
-            // A one-shot worker looks again once its jobs' outcomes are written (a retry makes
-            // a job claimable again); it stops when nothing is left.
-            if held.isEmpty && pending.isEmpty && writing == nil && !wroteSinceClaim, lifecycle == .running {
-                lifecycle = .draining(.outOfJobs, deadline: nil)
-            }
+        // A one-shot worker that found nothing looks again once its jobs' outcomes are written
+        // (a retry makes a job claimable again); it drains when nothing is left.
+        if jobs.isEmpty, !configuration.waitsForJobs, lifecycle == .running, held.isEmpty, outcomes.isEmpty, !claims.wroteSinceClaim {
+            lifecycle = .draining(.outOfJobs, deadline: nil)
         }
-        guard wakeCount == self.wakeCount else { return }
-        idle = true
-        if configuration.waitsForJobs {
-            // When a job is due or a rate limit's window lets one start: wake then.
-            lastEmptyClaimStart = startedAt
-            ask(since: startedAt, into: &actions)
-            pollAt = now + configuration.pollInterval
+        let poll = configuration.waitsForJobs ? configuration.pollInterval : nil
+        if let ask = claims.received(jobs.count, asked: asked, startedAt: startedAt, wakeCount: wakeCount, at: now, pollInterval: poll) {
+            actions.append(ask)
         }
     }
 
     private mutating func claimFailed(fatal error: (any Error)?, at now: Instant) {
-        claiming = nil
-        if let error {
+        guard error == nil else {
+            _ = claims.answered()
             fatal = error
             requestStop(at: now)
             return
         }
-        guard mayClaim else { return }
-        claimFailures += 1
-        if !configuration.waitsForJobs && claimFailures >= 10 {
-            lifecycle = .draining(.outOfJobs, deadline: nil)  // a one-shot worker gives up rather than retrying forever
+        guard mayClaim else {
+            _ = claims.answered()
             return
         }
-        claimRetryAt = now + min(configuration.pollInterval, .milliseconds(100 << min(claimFailures, 6)))
+        // A one-shot worker gives up rather than retrying forever.
+        if claims.failed(at: now, pollInterval: configuration.pollInterval) >= 10, !configuration.waitsForJobs {
+            lifecycle = .draining(.outOfJobs, deadline: nil)
+        }
     }
 
     private mutating func bodyEnded(_ outcome: JobOutcome, at now: Instant, into actions: inout [Action]) {
@@ -480,28 +330,17 @@ struct WorkerStateMachine {
         }
         state.phase = .pending(holdsSlot: state.job.lock != nil)
         held[outcome.jobID] = state
-        pending.append(outcome)
-        if writeDeadline == nil { writeDeadline = now + configuration.coalescingWindow }
-        if backlog, state.job.lock == nil, claimDeadline == nil {
-            claimDeadline = now + min(lastRoundTrip, configuration.coalescingWindow)
-        }
+        outcomes.add(outcome, at: now, window: configuration.coalescingWindow)
+        claims.bodyEnded(unlocked: state.job.lock == nil, at: now, window: configuration.coalescingWindow)
     }
 
     private mutating func written(successors: [Job], at now: Instant, into actions: inout [Action]) {
-        guard let write = writing else { return }
-        writing = nil
-        writeFailures = 0
-        writeFailingSince = nil
-        writeRetryAt = nil
-        wroteSinceClaim = true
+        guard let write = outcomes.succeeded(at: now, window: configuration.coalescingWindow) else { return }
+        claims.wrote()
         for outcome in write.outcomes { held[outcome.jobID] = nil }
-        // The outcomes that came meanwhile wait a window again, for the bodies running now
-        // (the successors just claimed among them): chains of locked jobs written together
-        // stay together, rather than drift apart into a write each.
-        if !pending.isEmpty { writeDeadline = now + configuration.coalescingWindow }
         if write.outcomes.contains(where: { $0.retry != nil }) || !configuration.waitsForJobs {
             // A retry may be due now: look again.
-            wokeUp()
+            claims.wokeUp()
         }
         if write.claim > 0 {
             received(successors, asked: write.claim, startedAt: write.startedAt, wakeCount: write.wakeCount, at: now, into: &actions)
@@ -509,24 +348,17 @@ struct WorkerStateMachine {
     }
 
     private mutating func writeFailed(canHeal: Bool, at now: Instant, into actions: inout [Action]) {
-        guard let write = writing else { return }
-        writing = nil
-        writeFailures += 1
-        let failingSince = writeFailingSince ?? write.startedAt
         // However the worker ends (stopped, cancelled, a one-shot worker out of jobs), its end
         // is bounded: outcomes that keep failing are given up.
-        let givingUp = !canHeal || (isDraining && now - failingSince >= configuration.givingUpAfter)
-        if givingUp {
-            for outcome in write.outcomes { held[outcome.jobID] = nil }
-            actions.append(.outcomesGivenUp(write.outcomes.map(\.jobID)))
-            writeFailures = 0
-            writeFailingSince = nil
-            return
+        guard let (write, failure) = outcomes.failed(at: now, canHeal: canHeal, ending: isDraining, givingUpAfter: configuration.givingUpAfter)
+        else { return }
+        switch failure {
+        case .givenUp(let given):
+            for outcome in given { held[outcome.jobID] = nil }
+            actions.append(.outcomesGivenUp(given.map(\.jobID)))
+        case .retrying:
+            for outcome in write.outcomes { held[outcome.jobID]?.phase = .pending(holdsSlot: false) }
         }
-        writeFailingSince = failingSince
-        for outcome in write.outcomes { held[outcome.jobID]?.phase = .pending(holdsSlot: false) }
-        pending.insert(contentsOf: write.outcomes, at: 0)
-        writeRetryAt = now + min(.milliseconds(100) * (1 << min(writeFailures - 1, 6)), .seconds(5))
     }
 
     // MARK: Decisions
@@ -546,22 +378,15 @@ struct WorkerStateMachine {
         }
         decideWrite(at: now, deadline: &earliest, into: &actions)
         decideClaim(at: now, deadline: &earliest, into: &actions)
-        if isDraining, claiming == nil, writing == nil, held.isEmpty, pending.isEmpty {
+        if isDraining, claims.claiming == nil, held.isEmpty, outcomes.isEmpty {
             lifecycle = .finished
             actions.append(.finish)
             return
         }
         if mayClaim {
-            if let pollAt, idle { Self.keep(&earliest, pollAt) }
-            if let dueAt { Self.keep(&earliest, dueAt) }
-            if case .retrying(let retryAt, let since) = question {
-                if retryAt <= now {
-                    question = .none
-                    ask(since: since, into: &actions)
-                } else {
-                    Self.keep(&earliest, retryAt)
-                }
-            }
+            let (instants, ask) = claims.waits(at: now)
+            instants.forEach { Self.keep(&earliest, $0) }
+            if let ask { actions.append(ask) }
         }
         if let earliest, timerAt.map({ earliest < $0 }) ?? true {
             timerAt = earliest
@@ -575,53 +400,48 @@ struct WorkerStateMachine {
     }
 
     private mutating func decideWrite(at now: Instant, deadline earliest: inout Instant?, into actions: inout [Action]) {
-        guard writing == nil, !pending.isEmpty else { return }
-        if let retryAt = writeRetryAt, retryAt > now {
-            Self.keep(&earliest, retryAt)
-            return
-        }
-        let deadline = writeDeadline ?? now
         // An idle worker writes at once: the room its outcomes free is what it waits for (a
         // binding limit's next job starts a round trip later, not a window later).
-        guard runningBodies == 0 || isDraining || idle || deadline <= now || pending.count >= configuration.batchLimit else {
-            Self.keep(&earliest, deadline)
+        let atOnce = held.running == 0 || isDraining || claims.idle
+        switch outcomes.readiness(at: now, atOnce: atOnce, batchLimit: configuration.batchLimit) {
+        case .nothing:
             return
+        case .at(let instant):
+            Self.keep(&earliest, instant)
+            return
+        case .now:
+            break
         }
-        let batch = Array(pending.prefix(configuration.batchLimit))
-        pending.removeFirst(batch.count)
-        writeDeadline = pending.isEmpty ? nil : now
+        let batch = outcomes.take(batchLimit: configuration.batchLimit, at: now)
         for outcome in batch { held[outcome.jobID]?.phase = .writing }
-        // The slots free now are claimed by the write. An idle worker claims as many as the
-        // write ends jobs: the room they free (a lock's next job, a concurrency limit's share,
-        // a retry due now) becomes claimable with this write, in its transaction.
-        let claim = claimsAllowed ? max(freeSlots, 0) : (mayClaim ? min(batch.count, max(freeSlots, 0)) : 0)
-        if claim > 0 {
-            claimDeadline = nil
-            wroteSinceClaim = false
-        }
-        writing = Write(outcomes: batch, claim: claim, startedAt: now, wakeCount: wakeCount)
+        // The slots free now (a locked job's among them) are claimed by the write. An idle
+        // worker claims as many as the write ends jobs: the room they free (a lock's next job,
+        // a concurrency limit's share, a retry due now) becomes claimable with this write, in
+        // its transaction.
+        let free = max(freeSlots, 0)
+        let claim = claimsAllowed ? free : (mayClaim ? min(batch.count, free) : 0)
+        if claim > 0 { claims.beginWithWrite() }
+        outcomes.begin(batch, claim: claim, at: now, wakeCount: claims.wakeCount)
         actions.append(.write(batch, claim: claim))
     }
 
     private mutating func decideClaim(at now: Instant, deadline earliest: inout Instant?, into actions: inout [Action]) {
-        guard claiming == nil, claimsAllowed else { return }
-        if let retryAt = claimRetryAt, retryAt > now {
+        guard claims.claiming == nil, claimsAllowed else { return }
+        if let retryAt = claims.retryAt, retryAt > now {
             Self.keep(&earliest, retryAt)
             return
         }
         let free = freeSlots
         guard free > 0 else { return }
         // Outcomes waiting for a write that has not begun: it claims for these slots too.
-        guard pending.isEmpty || writing != nil else { return }
+        guard outcomes.pending.isEmpty || outcomes.writing != nil else { return }
         // Right after a full claim (jobs are likely waiting), slots that free up together are
         // claimed together.
-        if let deadline = claimDeadline, deadline > now, runningBodies > 0, free < configuration.concurrency {
+        if let deadline = claims.deadline, deadline > now, held.running > 0, free < configuration.concurrency {
             Self.keep(&earliest, deadline)
             return
         }
-        claimDeadline = nil
-        wroteSinceClaim = false
-        claiming = Claim(limit: free, startedAt: now, wakeCount: wakeCount)
+        claims.begin(limit: free, at: now)
         actions.append(.claim(limit: free))
     }
 }
