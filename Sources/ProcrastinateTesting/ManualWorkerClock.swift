@@ -1,10 +1,20 @@
-import Foundation
-import Procrastinate
+public import Foundation
+public import Procrastinate
 import Synchronization
 
 /// A worker's clock that moves only when a test advances it: every wait of the worker (its
-/// timers, polls, heartbeats) ends when the test says so, and the test sees which are pending.
-final class ManualWorkerClock: WorkerClock {
+/// timers, polls, heartbeats, job timeouts) ends when the test says so, and the test sees
+/// which are pending. Give it to the worker (``WorkerOptions/clock``) and to the in-memory
+/// store (`InMemoryConnector(clock: { clock.date })`), so that both read one time:
+///
+/// ```swift
+/// let clock = ManualWorkerClock()
+/// let app = App(connector: InMemoryConnector(clock: { clock.date }))
+/// let worker = Worker(app: app, options: WorkerOptions(clock: clock))
+/// // … defer a job scheduled 30 s ahead, run the worker …
+/// clock.advance(by: .seconds(30))
+/// ```
+public final class ManualWorkerClock: WorkerClock {
     private struct Sleeper {
         var deadline: ContinuousClock.Instant
         var continuation: CheckedContinuation<Void, any Error>
@@ -19,16 +29,19 @@ final class ManualWorkerClock: WorkerClock {
     private let dateOrigin = Date()
     private let state = Mutex(State())
 
-    var now: ContinuousClock.Instant { origin + state.withLock { $0.elapsed } }
+    /// A clock at the present instant and date, which stays there until advanced.
+    public init() {}
 
-    var date: Date { dateOrigin.addingTimeInterval(state.withLock { $0.elapsed }.seconds) }
+    public var now: ContinuousClock.Instant { origin + state.withLock { $0.elapsed } }
+
+    public var date: Date { dateOrigin.addingTimeInterval(state.withLock { $0.elapsed }.seconds) }
 
     /// How far each pending wait is from now.
-    var pendingWaits: [Duration] {
+    public var pendingWaits: [Duration] {
         state.withLock { state in state.sleepers.values.map { $0.deadline - (origin + state.elapsed) }.sorted() }
     }
 
-    func sleep(until deadline: ContinuousClock.Instant) async throws {
+    public func sleep(until deadline: ContinuousClock.Instant) async throws {
         let id = UUID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -50,7 +63,7 @@ final class ManualWorkerClock: WorkerClock {
     }
 
     /// Moves the clock on by `duration`, ending the waits whose deadline it reaches.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { state in
             state.elapsed += duration
             let now = origin + state.elapsed
@@ -59,11 +72,5 @@ final class ManualWorkerClock: WorkerClock {
             return due.values.map(\.continuation)
         }
         due.forEach { $0.resume() }
-    }
-}
-
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
