@@ -4,7 +4,7 @@ import Synchronization
 
 /// A worker's clock that moves only when a test advances it: every wait of the worker (its
 /// timers, polls, heartbeats, job timeouts) ends when the test says so, and the test sees
-/// which are pending. Give it to the worker (``WorkerOptions/clock``) and to the in-memory
+/// which are pending. Give it to the worker (`WorkerOptions.clock`) and to the in-memory
 /// store (`InMemoryConnector(clock: { clock.date })`), so that both read one time:
 ///
 /// ```swift
