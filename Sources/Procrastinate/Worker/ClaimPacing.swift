@@ -90,11 +90,12 @@ struct ClaimPacing {
     /// A claim (begun at `startedAt`, after `wakeCount` wake-ups) returned `count` of `asked`
     /// jobs; returns the question to ask, if any. Less than asked, and no wake-up since it
     /// began: the worker is idle until the next one, its poll (`pollInterval`, nil: none) or
-    /// the instant the next job is due.
+    /// the instant the next job is due. A worker idle already (its write claimed for the room
+    /// its outcomes freed) learnt nothing new: its poll and its question stand.
     mutating func received(_ count: Int, asked: Int, startedAt: Instant, wakeCount: Int, at now: Instant, pollInterval: Duration?) -> WorkerStateMachine.Action? {
         lastRoundTrip = now - startedAt
         backlog = count == asked
-        guard count < asked, wakeCount == self.wakeCount else { return nil }
+        guard count < asked, wakeCount == self.wakeCount, !idle else { return nil }
         idle = true
         guard let pollInterval else { return nil }
         lastEmptyClaimStart = startedAt
