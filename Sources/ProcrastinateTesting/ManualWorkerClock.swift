@@ -10,9 +10,8 @@ import Synchronization
 /// ```swift
 /// let clock = ManualWorkerClock()
 /// let app = App(connector: InMemoryConnector(clock: { clock.date }))
+/// let report = try app.task("report") { (_: NoArguments) in }
 /// let worker = Worker(app: app, options: WorkerOptions(clock: clock))
-/// // … defer a job scheduled 30 s ahead, run the worker …
-/// clock.advance(by: .seconds(30))
 /// ```
 public final class ManualWorkerClock: WorkerClock {
     private struct Sleeper {

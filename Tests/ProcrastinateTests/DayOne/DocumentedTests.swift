@@ -20,4 +20,21 @@ import Testing
         #expect(sent.withLock { $0 } == ["ada@example.com"])
         #expect(try await app.jobManager.listJobs().map(\.status) == [.succeeded])
     }
+
+    /// The set-up the article shows for time: one manual clock for the worker and the store.
+    @Test func aJobScheduledForLaterRunsWhenTheManualClockGetsThere() async throws {
+        let clock = ManualWorkerClock()
+        let app = App(connector: InMemoryConnector(clock: { clock.date }))
+        let report = try app.task("report") { (_: NoArguments) in }
+        let worker = Worker(app: app, options: WorkerOptions(clock: clock))
+
+        let id = try await report.configure(scheduleIn: .seconds(3)).defer(NoArguments())
+        let running = RunningWorker(worker)
+        // (`scheduleIn` counts from the system's date, a few milliseconds past the clock's.)
+        try await eventually("a wait for the job's instant") { clock.pendingWaits.contains { $0 > .seconds(2) && $0 < .seconds(4) } }
+        #expect(try await app.jobManager.status(of: id) == .todo)
+        clock.advance(by: .seconds(4))
+        try await eventually("the job to succeed") { try await app.jobManager.status(of: id) == .succeeded }
+        try await running.stop()
+    }
 }
