@@ -1532,61 +1532,6 @@ CREATE FUNCTION procrastinate_swift_fetch_jobs_v1(
     SELECT * FROM procrastinate_swift_fetch_jobs_v2(target_queue_names, p_worker_id, p_limit, NULL)
 $$;
 
--- Records the outcomes of running jobs in one statement: succeeded, failed or aborted (or the
--- row deleted), with the rows and events of procrastinate_finish_job_v1, or 'todo' for a retry
--- at retry_ats (new priority, queue and lock when not NULL), with those of
--- procrastinate_retry_job_v2 (a job whose abort was requested fails instead). Fenced: a job is
--- only touched while it runs in the attempt it was claimed in (job_attempts), so a worker that
--- lost its job to stalled-job recovery cannot record over the next attempt. Returns the ids of
--- the jobs recorded; the others were left alone.
-CREATE FUNCTION procrastinate_swift_finish_jobs_v2(
-    job_ids bigint[],
-    job_attempts integer[],
-    end_statuses procrastinate_job_status[],
-    delete_jobs boolean[],
-    retry_ats timestamp with time zone[],
-    new_priorities integer[],
-    new_queue_names character varying[],
-    new_locks character varying[]
-) RETURNS SETOF bigint LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
-BEGIN
-    IF EXISTS (SELECT FROM unnest(end_statuses) AS given(status) WHERE given.status NOT IN ('succeeded', 'failed', 'aborted', 'todo')) THEN
-        RAISE 'End status should be either "succeeded", "failed", "aborted" or "todo" (a retry)';
-    END IF;
-
-    RETURN QUERY
-    WITH given AS (
-        SELECT * FROM unnest(job_ids, job_attempts, end_statuses, delete_jobs, retry_ats, new_priorities, new_queue_names, new_locks)
-            AS given(id, attempts, status, delete_job, retry_at, priority, queue_name, lock)
-    ), deleted AS (
-        DELETE FROM procrastinate_jobs AS job
-        USING given
-        WHERE job.id = given.id AND given.delete_job AND given.status <> 'todo'
-          AND job.status = 'doing' AND (given.attempts IS NULL OR job.attempts = given.attempts)
-        RETURNING job.id
-    ), updated AS (
-        UPDATE procrastinate_jobs AS job
-        SET status = CASE
-                WHEN given.status <> 'todo' THEN given.status
-                WHEN job.abort_requested THEN 'failed'
-                ELSE 'todo' END,
-            attempts = job.attempts + (CASE WHEN given.status = 'todo' AND job.abort_requested THEN 0 ELSE 1 END),
-            scheduled_at = CASE WHEN given.status = 'todo' AND NOT job.abort_requested THEN given.retry_at ELSE job.scheduled_at END,
-            priority = CASE WHEN given.status = 'todo' THEN COALESCE(given.priority, job.priority) ELSE job.priority END,
-            queue_name = CASE WHEN given.status = 'todo' THEN COALESCE(given.queue_name, job.queue_name) ELSE job.queue_name END,
-            lock = CASE WHEN given.status = 'todo' THEN COALESCE(given.lock, job.lock) ELSE job.lock END,
-            abort_requested = false
-        FROM given
-        WHERE job.id = given.id AND NOT (given.delete_job AND given.status <> 'todo')
-          AND job.status = 'doing' AND (given.attempts IS NULL OR job.attempts = given.attempts)
-        RETURNING job.id
-    )
-    SELECT deleted.id FROM deleted
-    UNION ALL
-    SELECT updated.id FROM updated;
-END;
-$$;
-
 -- procrastinate_swift_finish_jobs_v3 then procrastinate_swift_fetch_jobs_v2 in one transaction:
 -- the room the outcomes free goes straight to the next jobs (a lock's next job, a limit's
 -- share), and what the claim did not take is announced to the other workers. Returns the
@@ -2015,9 +1960,12 @@ BEGIN
 END;
 $$;
 
--- The rule of procrastinate_swift_finish_jobs_v2, also saying of each job recorded its queue
--- and whether its end frees room: it had a lock, it went back to the queue, or a concurrency
--- limit counted it (read only while such a limit exists).
+-- Records outcomes, retries included (todo: the rows and events of procrastinate_retry_job_v2;
+-- a job whose abort was requested fails instead), fenced: a job is touched only while it runs
+-- in the attempt it was claimed in (NULL: any). Says of each job recorded its queue and whether
+-- its end frees room: it had a lock, it went back to the queue, or a concurrency limit counted
+-- it (read only while such a limit exists). It replaces procrastinate_swift_finish_jobs_v2
+-- (dropped by 0.2.0_13), whose rule it holds.
 CREATE FUNCTION procrastinate_swift_finish_jobs_v3(
     job_ids bigint[],
     job_attempts integer[],

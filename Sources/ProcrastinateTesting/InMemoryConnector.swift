@@ -203,7 +203,7 @@ public actor InMemoryConnector: NotifyingConnector {
         for queue in queues.sorted() { notify(.roomFreed(queue: queue), queue: queue) }
     }
 
-    /// The rule of `procrastinate_swift_finish_jobs_v2`: each outcome of a job that still runs
+    /// The rule of `procrastinate_swift_finish_jobs_v3`: each outcome of a job that still runs
     /// in the attempt it names is recorded (a retry as ``retryJob(id:at:priority:queue:lock:)``
     /// records it); the others are left alone.
     public func finishJobs(_ outcomes: [JobOutcome]) throws -> [Int64] {

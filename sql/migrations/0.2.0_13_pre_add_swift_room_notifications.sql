@@ -26,9 +26,12 @@ BEGIN
 END;
 $$;
 
--- The rule of procrastinate_swift_finish_jobs_v2, also saying of each job recorded its queue
--- and whether its end frees room: it had a lock, it went back to the queue, or a concurrency
--- limit counted it (read only while such a limit exists).
+-- Records outcomes, retries included (todo: the rows and events of procrastinate_retry_job_v2;
+-- a job whose abort was requested fails instead), fenced: a job is touched only while it runs
+-- in the attempt it was claimed in (NULL: any). Says of each job recorded its queue and whether
+-- its end frees room: it had a lock, it went back to the queue, or a concurrency limit counted
+-- it (read only while such a limit exists). It replaces procrastinate_swift_finish_jobs_v2
+-- (dropped below), whose rule it holds.
 CREATE FUNCTION procrastinate_swift_finish_jobs_v3(
     job_ids bigint[],
     job_attempts integer[],
@@ -189,5 +192,10 @@ CREATE TRIGGER procrastinate_swift_notify_room_freed_v1
     FOR EACH ROW WHEN ((OLD.status NOT IN ('todo', 'doing') AND NEW.status = 'todo')
                        OR (OLD.status = 'todo' AND NEW.status = 'cancelled' AND OLD.lock IS NOT NULL))
     EXECUTE FUNCTION procrastinate_swift_notify_room_freed_trigger_v1();
+
+-- Its rule is procrastinate_swift_finish_jobs_v3's now; nothing calls it.
+DROP FUNCTION procrastinate_swift_finish_jobs_v2(
+    bigint[], integer[], procrastinate_job_status[], boolean[], timestamp with time zone[], integer[], character varying[],
+    character varying[]);
 
 INSERT INTO procrastinate_swift_migrations (name) VALUES ('0.2.0_13_pre_add_swift_room_notifications');

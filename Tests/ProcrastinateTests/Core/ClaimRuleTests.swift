@@ -49,18 +49,6 @@ import Testing
         }
     }
 
-    /// A seeded generator (SplitMix64), so that a failure replays.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: ConnectorKind.allCases, [1, 2, 50])
     func batchesFollowTheRule(kind: ConnectorKind, keys: Int) async throws {
         try await kind.withConnector { connector in
